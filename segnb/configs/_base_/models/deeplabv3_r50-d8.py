@@ -1,0 +1,21 @@
+# DeepLabV3 (Chen et al., 2017): atrous spatial pyramid pooling on a dilated ResNet-50 (output stride 8).
+# Values follow mmsegmentation 0.x; num_classes=19 is the Cityscapes count, which dataset configs override.
+
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+
+model = dict(
+    type='EncoderDecoder',
+    pretrained='open-mmlab://resnet50_v1c',
+    backbone=dict(type='ResNetV1c', depth=50, num_stages=4, out_indices=(0, 1, 2, 3),
+                  dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), norm_cfg=norm_cfg, norm_eval=False,
+                  style='pytorch', contract_dilation=True),
+    # image pooling plus a 1x1 conv and three 3x3 convs dilated 12, 24 and 36
+    decode_head=dict(type='ASPPHead', in_channels=2048, in_index=3, channels=512, dilations=(1, 12, 24, 36),
+                     dropout_ratio=0.1, num_classes=19, norm_cfg=norm_cfg, align_corners=False,
+                     loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    auxiliary_head=dict(type='FCNHead', in_channels=1024, in_index=2, channels=256, num_convs=1,
+                        concat_input=False, dropout_ratio=0.1, num_classes=19, norm_cfg=norm_cfg,
+                        align_corners=False,
+                        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))

@@ -1,0 +1,10 @@
+# DeepLabV3, ResNet-50-D8, 512x512 crops, 20k iterations on Pascal VOC 2012 + SBD aug (mmsegmentation 0.x values).
+# Four bases (model, data, runtime, schedule) and one change: VOC has 21 classes, not the base model's 19.
+_base_ = [
+    '../_base_/models/deeplabv3_r50-d8.py',
+    '../_base_/datasets/pascal_voc12_aug.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_20k.py',
+]
+
+model = dict(decode_head=dict(num_classes=21), auxiliary_head=dict(num_classes=21))

@@ -1,0 +1,9 @@
+# UPerNet, ResNet-50, 512x512 crops, 20k iterations on Pascal VOC 2012 + SBD aug (mmsegmentation 0.x values).
+_base_ = [
+    '../_base_/models/upernet_r50.py',
+    '../_base_/datasets/pascal_voc12_aug.py',
+    '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_20k.py',
+]
+
+model = dict(decode_head=dict(num_classes=21), auxiliary_head=dict(num_classes=21))

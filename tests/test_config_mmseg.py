@@ -1,0 +1,84 @@
+"""segnb's Config against mmcv 1.7.2 on the real thing: every leaf config of mmsegmentation 0.30.0.
+
+Needs two things outside the repo, named by environment variables (the tests skip without them):
+- SEGNB_MMSEG_CONFIGS: the `configs` folder of the mmsegmentation 0.30.0 wheel (`mmseg/.mim/configs`);
+- SEGNB_MMCV_CONFIG_REF: the merged dicts mmcv 1.7.2 gives for them, written by
+  `python tests/tools/mmcv_config_reference.py $SEGNB_MMSEG_CONFIGS OUT.pkl` run in a venv that has mmcv 1.7.2.
+"""
+import os, pickle
+from pathlib import Path
+import pytest
+from segnb.config import Config
+from segnb.config_tools import configs_dir, list_configs
+
+ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
+REF = os.environ.get('SEGNB_MMCV_CONFIG_REF')
+needs_configs = pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to the mmseg 0.30.0 configs folder')
+needs_ref = pytest.mark.skipif(not (ROOT and REF), reason='set SEGNB_MMSEG_CONFIGS and SEGNB_MMCV_CONFIG_REF')
+
+
+def load_segnb(path):
+    "('ok', dict), or ('no_custom_imports', dict) after the clear ImportError a missing mmcls gives."
+    try: return 'ok', Config.fromfile(path).to_dict()
+    except ImportError as e:
+        assert 'custom_imports could not import' in str(e) and 'import_custom_modules=False' in str(e), str(e)
+        assert str(path) in str(e)
+        return 'no_custom_imports', Config.fromfile(path, import_custom_modules=False).to_dict()
+
+
+def first_difference(a, b, path=''):
+    "The first dotted path where `a` and `b` differ in value, type or key order (None if identical)."
+    if type(a) is not type(b): return f'{path}: {type(a).__name__} {a!r} vs {type(b).__name__} {b!r}'
+    if isinstance(a, dict):
+        if list(a) != list(b): return f'{path}: keys {list(a)} vs {list(b)}'
+        return next((d for k in a if (d := first_difference(a[k], b[k], f'{path}.{k}'))), None)
+    if isinstance(a, (list, tuple)):
+        if len(a) != len(b): return f'{path}: length {len(a)} vs {len(b)}'
+        return next((d for i, (x, y) in enumerate(zip(a, b)) if (d := first_difference(x, y, f'{path}.{i}'))), None)
+    return None if a == b else f'{path}: {a!r} vs {b!r}'
+
+
+@needs_configs
+def test_leaf_count():
+    "mmsegmentation 0.30.0 has 644 leaf configs (the .py files outside _base_)."
+    assert len(list_configs(ROOT)) == 644
+
+
+@needs_ref
+def test_every_mmseg_config_gives_mmcvs_merged_dict():
+    with open(REF, 'rb') as f: ref = pickle.load(f)
+    leaves = list_configs(ROOT)
+    assert sorted(ref) == leaves
+    bad, kinds = [], {}
+    for rel in leaves:
+        kind, got = load_segnb(Path(ROOT)/rel)
+        kinds[kind] = kinds.get(kind, 0) + 1
+        want_kind, want = ref[rel]
+        diff = f'{kind} vs {want_kind}' if kind != want_kind else first_difference(got, want)
+        if diff: bad.append(f'{rel}: {diff}')
+    assert not bad, f'{len(bad)} configs differ from mmcv 1.7.2, first ones:\n' + '\n'.join(bad[:10])
+    assert kinds == {'ok': 633, 'no_custom_imports': 11}     # the 11 convnext/poolformer configs need mmcls
+
+
+@needs_ref
+def test_shipped_configs_match_mmseg():
+    "segnb's own configs (written by us) merge to exactly what mmcv gives for mmseg's file of the same name."
+    with open(REF, 'rb') as f: ref = pickle.load(f)
+    ours = list_configs(configs_dir())
+    mine = [p for p in ours if not p.startswith('shapes/')]      # the Shapes configs have no mmseg counterpart
+    assert len(mine) >= 2
+    for rel in mine:
+        assert ref[rel][0] == 'ok', rel
+        assert first_difference(Config.fromfile(configs_dir()/rel).to_dict(), ref[rel][1]) is None, rel
+
+
+@needs_configs
+def test_shipped_bases_match_mmseg_bases():
+    "Each `_base_` file segnb ships loads to the same dict as mmseg's file of the same name."
+    base = configs_dir()/'_base_'
+    files = [p for p in base.rglob('*.py') if 'shapes' not in p.name and p.name != '__init__.py']
+    assert len(files) >= 11
+    for p in files:
+        theirs = Path(ROOT)/'_base_'/p.relative_to(base)
+        got, want = Config.fromfile(p).to_dict(), Config.fromfile(theirs).to_dict()
+        assert first_difference(got, want) is None, (p, first_difference(got, want))
