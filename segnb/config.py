@@ -6,7 +6,7 @@
 __all__ = ['BASE_KEY', 'DELETE_KEY', 'DEPRECATION_KEY', 'RESERVED_KEYS', 'ConfigKeyError', 'ConfigDict',
            'import_modules_from_strings', 'Config']
 
-# %% ../nbs/01_config.ipynb #7eff95f7
+# %% ../nbs/01_config.ipynb #055ad189
 import copy, difflib, importlib, json, os, os.path as osp, re, types, warnings
 from pathlib import Path
 from .config_tools import CONFIG_EXTS, DictAction, configs_dir, dump_yaml, find_config, format_python, parse_json_yaml
@@ -14,7 +14,7 @@ from .config_tools import CONFIG_EXTS, DictAction, configs_dir, dump_yaml, find_
 BASE_KEY, DELETE_KEY, DEPRECATION_KEY = '_base_', '_delete_', '_deprecation_'
 RESERVED_KEYS = ('filename', 'text', 'pretty_text')
 
-# %% ../nbs/01_config.ipynb #32f98ef9
+# %% ../nbs/01_config.ipynb #c18e3333
 class ConfigKeyError(KeyError):
     "A `KeyError` that prints its message as written (a plain `KeyError` prints the repr of its argument)."
     def __str__(self): return str(self.args[0]) if self.args else ''
@@ -62,7 +62,7 @@ class ConfigDict(dict):
     def __deepcopy__(self, memo): return ConfigDict({k: copy.deepcopy(v, memo) for k, v in self.items()})
     def to_dict(self): return _to_plain(self)
 
-# %% ../nbs/01_config.ipynb #5122c475
+# %% ../nbs/01_config.ipynb #2af8db0d
 _BASE_REF = re.compile(r'\{\{\s*' + BASE_KEY + r'\.([\w\.]+)\s*\}\}')
 
 def _substitute_predefined_vars(text, filename):
@@ -83,7 +83,7 @@ def _mark_base_refs(text, quote):
         return f'"{name}"' if quote else name
     return _BASE_REF.sub(sub, text), refs
 
-# %% ../nbs/01_config.ipynb #7627c935
+# %% ../nbs/01_config.ipynb #0496eea2
 class _BaseRef:
     "What a `{{ _base_.x }}` placeholder evaluates to while a Python config runs."
     def __init__(self, key): self.key = key
@@ -98,11 +98,13 @@ def _run_py(text, filename, refs):
     ns = {'__file__': filename, '__name__': '__segnb_config__', **{k: _BaseRef(v) for k, v in refs.items()}}
     try: exec(code, ns)
     except Exception as e:
-        raise RuntimeError(f'running config file {filename} failed with {type(e).__name__}: {e}') from e
+        hint = (' Variables of a _base_ file are not visible in the file that inherits from it: define it here, or '
+                'use {{ _base_.%s }}.' % e.name) if isinstance(e, NameError) else ''
+        raise RuntimeError(f'running config file {filename} failed with {type(e).__name__}: {e}.{hint}') from e
     return {k: v for k, v in ns.items() if not k.startswith('__') and k not in refs
             and not isinstance(v, (types.ModuleType, types.FunctionType))}
 
-# %% ../nbs/01_config.ipynb #d8514b90
+# %% ../nbs/01_config.ipynb #c00ec5cb
 def _parse_file(text, filename):
     "The dict of one file (its `_base_` still unresolved) and its `{{ _base_.x }}` placeholders."
     text, refs = _mark_base_refs(text, quote=not filename.endswith('.py'))
@@ -112,7 +114,7 @@ def _parse_file(text, filename):
         raise TypeError(f'config file {filename} must hold a mapping of keys to values, got a {type(cfg).__name__}')
     return cfg, refs
 
-# %% ../nbs/01_config.ipynb #011e4574
+# %% ../nbs/01_config.ipynb #70e6ba22
 def _record(sources, path, value, origin):
     "Forget what `sources` knew under `path` and credit `origin` with `value` and everything inside it."
     for p in [p for p in sources if p[:len(path)] == path]: del sources[p]
@@ -128,7 +130,7 @@ def _check_delete_flag(v, path, origin):
         raise ValueError(f'{origin}: {_dotted(path)}.{DELETE_KEY} must be True or False, got {flag!r}')
     return flag
 
-# %% ../nbs/01_config.ipynb #b22eda1c
+# %% ../nbs/01_config.ipynb #66092aea
 def _merge_list_item(a_v, b, k, path, sources, origin):
     "Merge an override into element `k` of the list `b` (`pipeline.1.img_scale=...`)."
     i = int(k)
@@ -162,14 +164,14 @@ def _merge_a_into_b(a, b, allow_list_keys=False, path=(), sources=None, origin=N
 def _dict_over_non_dict(path, v, old, origin):
     return TypeError(f'{origin}: {_dotted(path)} is a dict here (keys: {", ".join(map(str, v))}) but {type(old).__name__} {old!r} in the '
                      f'base config, so the two cannot be merged. Set {DELETE_KEY}=True in this dict to replace the '
-                     f'base value instead, or give a {type(old).__name__}.')
+                     f'base value instead, or give a value of type {type(old).__name__}.')
 
 def _nothing_to_delete(path, origin):
-    return KeyError(f'{origin}: {_dotted(path)} sets {DELETE_KEY}=True but no base config has {_dotted(path)}, so '
+    return ConfigKeyError(f'{origin}: {_dotted(path)} sets {DELETE_KEY}=True but no base config has {_dotted(path)}, so '
                     f'there is nothing to delete (mmcv would leave {DELETE_KEY} in the dict and the build would fail '
                     f'later). Remove {DELETE_KEY}=True, or check the key name.')
 
-# %% ../nbs/01_config.ipynb #07d13e75
+# %% ../nbs/01_config.ipynb #c76063d5
 def _check_file(filename, included_by):
     by = f' (a _base_ of {included_by})' if included_by else ''
     if not osp.isfile(filename): raise FileNotFoundError(f'config file {filename}{by} does not exist; check the path '
@@ -191,7 +193,7 @@ def _warn_deprecated(cfg, filename):
     if 'reference' in info: msg += f' More information can be found at {info["reference"]}'
     warnings.warn(msg, DeprecationWarning)
 
-# %% ../nbs/01_config.ipynb #bd4308aa
+# %% ../nbs/01_config.ipynb #97eede89
 def _merge_bases(bases, filename, chain):
     "Load each base and put them side by side, refusing a top-level key that two bases both set."
     merged, sources, texts, owner = {}, {}, [], {}
@@ -225,7 +227,7 @@ def _lookup(d, keys, where):
             raise ConfigKeyError(f'{where}: {".".join(keys)!r} not found: {k!r} is not in {_dotted(keys[:i])} ({have})')
     return d
 
-# %% ../nbs/01_config.ipynb #a348f3d2
+# %% ../nbs/01_config.ipynb #5de05157
 def _load(filename, use_predefined_variables=True, chain=()):
     "(merged dict, text, sources) of a config file and all its bases, mmcv's `_file2dict`."
     filename = osp.abspath(osp.expanduser(filename))
@@ -236,9 +238,12 @@ def _load(filename, use_predefined_variables=True, chain=()):
     text = _substitute_predefined_vars(raw, filename) if use_predefined_variables else raw
     cfg, refs = _parse_file(text, filename)
     if DEPRECATION_KEY in cfg: _warn_deprecated(cfg, filename)
+    if DELETE_KEY in cfg: raise ConfigKeyError(f'{filename}: a top-level {DELETE_KEY} deletes nothing; put it inside the dict '
+                                         f'to replace, e.g. model = dict({DELETE_KEY}=True, type=...)')
     cfg_text = filename + '\n' + raw
     if BASE_KEY not in cfg:
-        if refs: raise KeyError(f'{filename} uses {{{{ _base_.{next(iter(refs.values()))} }}}} but has no {BASE_KEY}')
+        if refs: raise ConfigKeyError(f'{filename} uses {{{{ _base_.{next(iter(refs.values()))} }}}} but has no {BASE_KEY}: '
+                                      f'name the base file that sets it in {BASE_KEY}, or write the value itself')
         sources = {}
         for k, v in cfg.items(): _record(sources, (str(k),), v, filename)
         return cfg, cfg_text, sources
@@ -246,7 +251,7 @@ def _load(filename, use_predefined_variables=True, chain=()):
     cfg = _resolve_refs(cfg, refs, base, filename)
     return _merge_a_into_b(cfg, base, False, (), sources, filename), '\n'.join(texts + [cfg_text]), sources
 
-# %% ../nbs/01_config.ipynb #d73dbe7a
+# %% ../nbs/01_config.ipynb #cfe1e18e
 def import_modules_from_strings(imports, allow_failed_imports=False, filename=None):
     "Import the modules named in a config's `custom_imports=dict(imports=[...], allow_failed_imports=False)`."
     allow = allow_failed_imports
@@ -264,7 +269,7 @@ def import_modules_from_strings(imports, allow_failed_imports=False, filename=No
             warnings.warn(f'{name} failed to import and is ignored.', UserWarning); mods.append(None)
     return mods
 
-# %% ../nbs/01_config.ipynb #cc383024
+# %% ../nbs/01_config.ipynb #55ead446
 def _check_classes(d, sources, path=()):
     "Refuse `classes='water'`: a str names a file of class names, so a bare word is almost always a missing comma."
     for k, v in d.items():
@@ -284,15 +289,16 @@ def _source(sources, path):
         if tuple(path[:n]) in sources: return sources[tuple(path[:n])]
     return None
 
-# %% ../nbs/01_config.ipynb #90c9e560
+# %% ../nbs/01_config.ipynb #2df87b5c
 class Config:
     "A config file's merged dict with attribute access, its text and file name, and where each key came from."
     def __init__(self, cfg_dict=None, cfg_text=None, filename=None, sources=None):
         cfg_dict = {} if cfg_dict is None else cfg_dict
         if not isinstance(cfg_dict, dict): raise TypeError(f'cfg_dict must be a dict, but got {type(cfg_dict)}')
-        for key in cfg_dict:
-            if key in RESERVED_KEYS: raise KeyError(f'{key} is reserved for config file')
         filename = str(filename) if isinstance(filename, Path) else filename
+        for key in cfg_dict:
+            if key in RESERVED_KEYS: raise ConfigKeyError(f'{filename or "config"}: {key!r} is reserved for config file '
+                                                          f'(Config.{key} is a property); rename that key')
         if sources is None:
             sources = {}
             for k, v in cfg_dict.items(): _record(sources, (str(k),), v, filename)

@@ -6,7 +6,7 @@
 __all__ = ['CONFIG_EXTS', 'parse_json_yaml', 'dump_yaml', 'format_python', 'DictAction', 'configs_dir', 'list_configs',
            'find_config']
 
-# %% ../nbs/03_config_tools.ipynb #2b618220
+# %% ../nbs/03_config_tools.ipynb #e0685231
 import json, keyword, os.path as osp, difflib
 from argparse import Action, ArgumentError
 from pathlib import Path
@@ -14,7 +14,7 @@ import yaml
 
 CONFIG_EXTS = ('.py', '.json', '.yaml', '.yml')
 
-# %% ../nbs/03_config_tools.ipynb #5b4d39d5
+# %% ../nbs/03_config_tools.ipynb #1345d7f1
 class _TupleSafeLoader(yaml.SafeLoader): "Safe YAML loading that also reads `!!python/tuple`, which `dump` writes."
 _TupleSafeLoader.add_constructor('tag:yaml.org,2002:python/tuple', lambda l, n: tuple(l.construct_sequence(n)))
 class _TupleSafeDumper(yaml.SafeDumper): "Safe YAML dumping that keeps tuples as `!!python/tuple`."
@@ -33,7 +33,7 @@ def dump_yaml(cfg_dict):
     "YAML text for a config dict; tuples stay tuples (`!!python/tuple`), which `parse_json_yaml` reads back."
     return yaml.dump(cfg_dict, Dumper=_TupleSafeDumper, sort_keys=False)
 
-# %% ../nbs/03_config_tools.ipynb #bd7704d6
+# %% ../nbs/03_config_tools.ipynb #359a1ae7
 def format_python(cfg_dict):
     "Python source (`key = value` lines) for a config dict, which `Config.fromfile` reads back to an equal dict."
     for k in cfg_dict:
@@ -69,7 +69,7 @@ def _format_flat(v):
     raise TypeError(f'cannot write {v!r} (a {type(v).__name__}) into a config file; only dicts, lists, tuples, '
                     f'str, numbers, bools and None round-trip')
 
-# %% ../nbs/03_config_tools.ipynb #d6919692
+# %% ../nbs/03_config_tools.ipynb #91bce553
 class DictAction(Action):
     "argparse action for `--cfg-options a.b=1 c=1,2 d=[(1,2),(3,4)] e=true f=None` (mmcv's `DictAction`)."
     @staticmethod
@@ -81,9 +81,12 @@ class DictAction(Action):
         return None if val == 'None' else val
 
     @staticmethod
+    def _check_brackets(s):
+        if s.count('(') != s.count(')') or s.count('[') != s.count(']'): raise ValueError(f'unbalanced brackets in {s!r}')
+
+    @staticmethod
     def _find_next_comma(s):
         "Index of the first comma outside brackets (or len(s))."
-        if s.count('(') != s.count(')') or s.count('[') != s.count(']'): raise ValueError(f'unbalanced brackets in {s!r}')
         for i, c in enumerate(s):
             pre = s[:i]
             if c == ',' and pre.count('(') == pre.count(')') and pre.count('[') == pre.count(']'): return i
@@ -93,6 +96,7 @@ class DictAction(Action):
     def _parse_iterable(val):
         "'1,2' -> [1, 2]; '(1,2)' -> (1, 2); '[(1,2),[a,b]]' -> [(1, 2), ['a', 'b']]; '3' -> 3."
         val, is_tuple = val.strip('\'"').replace(' ', ''), False
+        DictAction._check_brackets(val)
         if val.startswith('(') and val.endswith(')'): val, is_tuple = val[1:-1], True
         elif val.startswith('[') and val.endswith(']'): val = val[1:-1]
         elif ',' not in val: return DictAction._parse_int_float_bool(val)
@@ -111,7 +115,7 @@ class DictAction(Action):
             except ValueError as e: raise ArgumentError(self, f'cannot parse {kv!r}: {e}') from None
         setattr(namespace, self.dest, options)
 
-# %% ../nbs/03_config_tools.ipynb #5dc48f90
+# %% ../nbs/03_config_tools.ipynb #1b139d24
 def configs_dir():
     "The folder of the configs shipped inside the segnb package."
     import segnb

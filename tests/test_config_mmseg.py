@@ -56,6 +56,8 @@ def test_every_mmseg_config_gives_mmcvs_merged_dict():
         want_kind, want = ref[rel]
         diff = f'{kind} vs {want_kind}' if kind != want_kind else first_difference(got, want)
         if diff: bad.append(f'{rel}: {diff}')
+        elif (diff := first_difference(Config.fromstring(Config(got).pretty_text, '.py').to_dict(), got)):
+            bad.append(f'{rel}: pretty_text does not load back equal: {diff}')
     assert not bad, f'{len(bad)} configs differ from mmcv 1.7.2, first ones:\n' + '\n'.join(bad[:10])
     assert kinds == {'ok': 633, 'no_custom_imports': 11}     # the 11 convnext/poolformer configs need mmcls
 

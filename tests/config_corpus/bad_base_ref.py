@@ -1,0 +1,2 @@
+_base_ = 'bases/model.py'
+norm = {{ _base_.model.neck }}

@@ -1,0 +1,2 @@
+_base_ = 'bases/model.py'
+optimizer = dict(_delete_=True, type='AdamW', lr=6e-5)

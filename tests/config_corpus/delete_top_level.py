@@ -1,0 +1,3 @@
+_base_ = 'bases/model.py'
+_delete_ = True
+model = dict(type='CascadeEncoderDecoder')

@@ -1,0 +1,2 @@
+_base_ = 'bases/model.py'
+model = dict(backbone=dict(depth=dict(value=50)))

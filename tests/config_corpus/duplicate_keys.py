@@ -1,0 +1,1 @@
+_base_ = ['bases/model.py', 'bases/model_copy.py']

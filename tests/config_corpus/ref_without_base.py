@@ -1,0 +1,1 @@
+crop = {{ _base_.crop_size }}

@@ -1,0 +1,2 @@
+_base_ = 'bases/model.py'
+filename = 'my_run.py'

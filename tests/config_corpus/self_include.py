@@ -1,0 +1,2 @@
+_base_ = './self_include.py'
+model = dict()

@@ -1,0 +1,2 @@
+model = dict(type='EncoderDecoder'
+num_classes = 21

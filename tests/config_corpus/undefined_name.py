@@ -1,0 +1,1 @@
+model = dict(type='EncoderDecoder', backbone=dict(norm_cfg=norm_cfg))

@@ -1,0 +1,2 @@
+_base_ = 'bases/model.py'
+model = dict(decode_head=dict(type='PSPHaed'))
