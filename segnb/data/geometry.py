@@ -7,7 +7,7 @@ __all__ = ['to_chw', 'hwc', 'get_img', 'BadImageError', 'read_bytes', 'decode_bg
            'LoadAnnotations', 'rescale_size', 'resize_img', 'resize_seg', 'Resize', 'RandomCrop', 'flip', 'RandomFlip',
            'pad_to', 'Pad', 'RandomRotate']
 
-# %% ../../nbs/24_data.geometry.ipynb #41a73003
+# %% ../../nbs/24_data.geometry.ipynb #a054fcd2
 import os.path as osp
 import numpy as np, torch
 import torch.nn.functional as TF
@@ -17,7 +17,7 @@ from torchvision.transforms.v2 import functional as F
 from torchvision.transforms import InterpolationMode
 from ..registry import PIPELINES
 
-# %% ../../nbs/24_data.geometry.ipynb #e83706ee
+# %% ../../nbs/24_data.geometry.ipynb #719bed65
 def to_chw(img):
     "`img` as a `[C, H, W]` tensor: numpy `H×W×C` / `H×W` arrays are wrapped without copying."
     if isinstance(img, np.ndarray):
@@ -34,7 +34,7 @@ def get_img(results):
     results['img'] = to_chw(results['img'])
     return results['img']
 
-# %% ../../nbs/24_data.geometry.ipynb #9359a6ac
+# %% ../../nbs/24_data.geometry.ipynb #b1c49265
 class BadImageError(RuntimeError):
     "An image or mask file that cannot be read (missing, truncated, not an image)."
 
@@ -59,7 +59,7 @@ def decode_bgr(filename, color_type='color'):
                             f'files with a warning') from e
     return img.flip(0) if color_type == 'color' else img
 
-# %% ../../nbs/24_data.geometry.ipynb #e9d93fd3
+# %% ../../nbs/24_data.geometry.ipynb #72e1cdd1
 @PIPELINES.register_module()
 class LoadImageFromFile:
     "Read `img_prefix/img_info.filename` into `results['img']` (BGR `[C, H, W]` uint8) and start the metadata."
@@ -78,7 +78,7 @@ class LoadImageFromFile:
 
     def __repr__(self): return f"{type(self).__name__}(to_float32={self.to_float32}, color_type='{self.color_type}')"
 
-# %% ../../nbs/24_data.geometry.ipynb #1c17cb81
+# %% ../../nbs/24_data.geometry.ipynb #49da1ab6
 def read_mask(filename):
     "Decode a mask file into an `[H, W]` uint8 numpy array of indices (palette PNGs keep their indices)."
     read_bytes(filename, 'mask')
@@ -102,7 +102,14 @@ def label_lut(label_map=None, reduce_zero_label=False):
     if reduce_zero_label: lut = np.where((lut == 0) | (lut == 255), 255, lut - 1)
     return lut.astype(np.uint8)
 
-# %% ../../nbs/24_data.geometry.ipynb #25b9389f
+# %% ../../nbs/24_data.geometry.ipynb #76c9c60c
+def _check_same_size(results, filename, seg):
+    "A mask must cover its image pixel for pixel (else crops and flips would silently misalign them)."
+    shape = results.get('ori_shape')
+    if shape is not None and tuple(shape[:2]) != seg.shape:
+        raise ValueError(f'mask {filename!r} is {seg.shape[1]}x{seg.shape[0]} (WxH) but its image {results.get("filename")!r} '
+                         f'is {shape[1]}x{shape[0]}: masks must match their images; dataset.check() lists every such pair')
+
 @PIPELINES.register_module()
 class LoadAnnotations:
     "Read `seg_prefix/ann_info.seg_map` into `results['gt_semantic_seg']` (`[H, W]` uint8), remapping labels."
@@ -112,6 +119,7 @@ class LoadAnnotations:
     def __call__(self, results):
         filename = _join(results.get('seg_prefix'), results['ann_info']['seg_map'])
         seg = read_mask(filename)
+        _check_same_size(results, filename, seg)
         label_map = results.get('label_map')
         if label_map or self.reduce_zero_label: seg = label_lut(label_map, self.reduce_zero_label)[seg]
         results['gt_semantic_seg'] = torch.from_numpy(seg)
@@ -120,7 +128,7 @@ class LoadAnnotations:
 
     def __repr__(self): return f'{type(self).__name__}(reduce_zero_label={self.reduce_zero_label})'
 
-# %% ../../nbs/24_data.geometry.ipynb #5554881d
+# %% ../../nbs/24_data.geometry.ipynb #4c727cdb
 def rescale_size(w, h, scale):
     "mmcv's `rescale_size`: the `(w, h)` that fits `(w, h)` inside `scale` (a factor or a `(long, short)` tuple)."
     if isinstance(scale, (int, float)): factor = float(scale)
@@ -137,7 +145,7 @@ def resize_seg(seg, w, h):
     if seg.shape[-2:] == (h, w): return seg
     return F.resize(seg[None], [h, w], interpolation=InterpolationMode.NEAREST)[0]
 
-# %% ../../nbs/24_data.geometry.ipynb #bb984e6e
+# %% ../../nbs/24_data.geometry.ipynb #1864032f
 def _as_scales(img_scale):
     if img_scale is None: return None
     scales = [tuple(s) for s in (img_scale if isinstance(img_scale, list) else [img_scale])]
@@ -203,7 +211,7 @@ class Resize:
         return (f'{type(self).__name__}(img_scale={self.img_scale}, multiscale_mode={self.multiscale_mode}, '
                 f'ratio_range={self.ratio_range}, keep_ratio={self.keep_ratio})')
 
-# %% ../../nbs/24_data.geometry.ipynb #639b4a59
+# %% ../../nbs/24_data.geometry.ipynb #970a44b4
 @PIPELINES.register_module()
 class RandomCrop:
     "Crop `crop_size` (h, w) at a random place, retrying up to 10 times while one class dominates the crop."
@@ -243,7 +251,7 @@ class RandomCrop:
 
     def __repr__(self): return f'{type(self).__name__}(crop_size={self.crop_size})'
 
-# %% ../../nbs/24_data.geometry.ipynb #981ea89a
+# %% ../../nbs/24_data.geometry.ipynb #c2f542ec
 def flip(img, direction):
     "Flip the last two axes of a tensor: `'horizontal'` mirrors left-right, `'vertical'` top-bottom."
     if direction not in ('horizontal', 'vertical'): raise ValueError(f"flip direction must be 'horizontal' or 'vertical', got {direction!r}")
@@ -267,7 +275,7 @@ class RandomFlip:
 
     def __repr__(self): return f'{type(self).__name__}(prob={self.prob})'
 
-# %% ../../nbs/24_data.geometry.ipynb #3fcf9f34
+# %% ../../nbs/24_data.geometry.ipynb #e08ad2df
 def pad_to(img, h, w, value):
     "Pad the bottom and right of a `[..., H, W]` tensor up to `h×w` with `value` (never crops)."
     ph, pw = max(h - img.shape[-2], 0), max(w - img.shape[-1], 0)
@@ -296,7 +304,7 @@ class Pad:
 
     def __repr__(self): return f'{type(self).__name__}(size={self.size}, size_divisor={self.size_divisor}, pad_val={self.pad_val})'
 
-# %% ../../nbs/24_data.geometry.ipynb #7aadc2bf
+# %% ../../nbs/24_data.geometry.ipynb #edb0604c
 @PIPELINES.register_module()
 class RandomRotate:
     "Rotate image and masks by a random angle in `degree` with probability `prob`."
