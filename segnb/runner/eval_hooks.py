@@ -5,16 +5,16 @@
 # %% auto #0
 __all__ = ['GREATER_KEYS', 'LESS_KEYS', 'infer_rule', 'EvalHook', 'DistEvalHook']
 
-# %% ../../nbs/35_runner.eval_hooks.ipynb #e72aaeec
+# %% ../../nbs/35_runner.eval_hooks.ipynb #1ee2e188
 import math, os, os.path as osp, warnings
 import torch
 import torch.distributed as dist
 from torch.nn.modules.batchnorm import _BatchNorm
 from ..registry import HOOKS
-from .hooks import Hook
+from .hooks import Hook, preserved_rng
 from .loggers import LoggerHook
 
-# %% ../../nbs/35_runner.eval_hooks.ipynb #d5ee8504
+# %% ../../nbs/35_runner.eval_hooks.ipynb #fa7f928d
 GREATER_KEYS = ['acc', 'top', 'AR@', 'auc', 'precision', 'mAP', 'mDice', 'mIoU', 'mAcc', 'aAcc', 'mFscore']
 LESS_KEYS = ['loss']
 
@@ -28,7 +28,7 @@ def infer_rule(key, rule=None, greater_keys=GREATER_KEYS, less_keys=LESS_KEYS):
     if k in less or any(l in k for l in less): return 'less'
     raise ValueError(f'Cannot infer the rule for key {key!r}: pass rule="greater" or rule="less" to the eval hook')
 
-# %% ../../nbs/35_runner.eval_hooks.ipynb #3b72c3c8
+# %% ../../nbs/35_runner.eval_hooks.ipynb #751257c6
 @HOOKS.register_module()
 class EvalHook(Hook):
     "Evaluate `dataloader` every `interval` iterations (or epochs) and keep the best checkpoint by `save_best`."
@@ -83,7 +83,7 @@ class EvalHook(Hook):
         return single_gpu_test(runner.model, self.dataloader, show=False, pre_eval=self.pre_eval)
 
     def _do_evaluate(self, runner):
-        results = self.latest_results = self.run_test(runner)
+        with preserved_rng(): results = self.latest_results = self.run_test(runner)
         runner.log_buffer.clear()
         self._score_and_save(runner, results)
 
@@ -117,7 +117,7 @@ class EvalHook(Hook):
         runner.save_checkpoint(self.out_dir, filename_tmpl=name, create_symlink=False)
         runner.logger.info(f'Now best checkpoint is saved as {name}. Best {self.key_indicator} is {score:0.4f} at {n} {unit}.')
 
-# %% ../../nbs/35_runner.eval_hooks.ipynb #f96511da
+# %% ../../nbs/35_runner.eval_hooks.ipynb #0d08d1a1
 @HOOKS.register_module()
 class DistEvalHook(EvalHook):
     "`EvalHook` for distributed runs: `multi_gpu_test` on every rank, evaluation and best checkpoint on rank 0."
@@ -140,6 +140,6 @@ class DistEvalHook(EvalHook):
 
     def _do_evaluate(self, runner):
         self._broadcast_bn(runner.model)
-        results = self.latest_results = self.run_test(runner)
+        with preserved_rng(): results = self.latest_results = self.run_test(runner)
         runner.log_buffer.clear()
         if runner.rank == 0: self._score_and_save(runner, results)
