@@ -7,7 +7,7 @@ __all__ = ['IMAGENET_NORM', 'to_png', 'hstack_images', 'Explorer', 'feature_laye
            'prepare_image', 'FeatureMapExplorer', 'dataset_sample', 'predict_labels', 'image_iou', 'PredictionBrowser',
            'results_image', 'raw_results', 'PipelineViewer']
 
-# %% ../nbs/51_widgets.ipynb #05a40bd6
+# %% ../nbs/51_widgets.ipynb #0f000328
 import io, math
 from functools import partial
 from itertools import islice
@@ -15,10 +15,11 @@ import numpy as np, torch
 import torch.nn as nn, torch.nn.functional as F
 import ipywidgets as W
 from PIL import Image
+from .evaluation import intersect_and_union
 from .vis import (get_palette, colorize, overlay, to_rgb_image, channel_image, feature_grid, pca_rgb,
                        apply_cmap, topk_channels)
 
-# %% ../nbs/51_widgets.ipynb #65fcb9fd
+# %% ../nbs/51_widgets.ipynb #8e02f7c8
 def to_png(arr, min_size=256, max_size=1024):
     "PNG bytes of an RGB image, enlarged by a whole factor (nearest) so its short side reaches `min_size`."
     arr = np.asarray(arr)
@@ -36,7 +37,7 @@ def hstack_images(images, pad=4, fill=255):
     gap = np.full((h, pad, 3), fill, np.uint8)
     return np.concatenate([x for im in out for x in (im, gap)][:-1], 1)
 
-# %% ../nbs/51_widgets.ipynb #5197e5dd
+# %% ../nbs/51_widgets.ipynb #255a37e9
 class Explorer:
     "Base of the explorers: `ui` is the widget box Jupyter shows, `array` the image last shown."
     min_size = 256
@@ -48,7 +49,7 @@ class Explorer:
         self.image.value = to_png(arr, self.min_size)
     def _repr_mimebundle_(self, **kw): return self.ui._repr_mimebundle_(**kw)
 
-# %% ../nbs/51_widgets.ipynb #7e46cbdf
+# %% ../nbs/51_widgets.ipynb #48b110ca
 def feature_layers(model):
     "Modules worth a look: children of the model's parts (backbone.layer1, decode_head.bottleneck, ...), ModuleList items."
     names = []
@@ -68,7 +69,7 @@ def model_device(model):
     "The device of the model's first parameter (CPU for a model without any)."
     return next((p.device for p in model.parameters()), torch.device('cpu'))
 
-# %% ../nbs/51_widgets.ipynb #dc4713c6
+# %% ../nbs/51_widgets.ipynb #56506f00
 def _default_meta(x):
     h, w = x.shape[-2:]
     return dict(ori_shape=(h, w, 3), img_shape=(h, w, 3), pad_shape=(h, w, 3), scale_factor=1.0, flip=False)
@@ -93,7 +94,7 @@ def capture_features(model, x, layers=None, meta=None):
         model.train(was_training)
     return {l: feats[l] for l in layers if l in feats}
 
-# %% ../nbs/51_widgets.ipynb #d5ab6455
+# %% ../nbs/51_widgets.ipynb #7b0b33e4
 IMAGENET_NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
 
 def prepare_image(img, img_norm_cfg=None):
@@ -103,7 +104,7 @@ def prepare_image(img, img_norm_cfg=None):
     x = (np.asarray(img, np.float32) - np.asarray(cfg['mean'], np.float32)) / np.asarray(cfg['std'], np.float32)
     return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
 
-# %% ../nbs/51_widgets.ipynb #1c32a055
+# %% ../nbs/51_widgets.ipynb #7e00c5c8
 class FeatureMapExplorer(Explorer):
     "Browse a model's feature maps on one image: layer dropdown, channel slider, channel / top-k / PCA views."
     def __init__(self, model, img, layers=None, k=16, img_norm_cfg=None, meta=None):
@@ -141,7 +142,7 @@ class FeatureMapExplorer(Explorer):
         self.show(arr)
         return arr
 
-# %% ../nbs/51_widgets.ipynb #483a2769
+# %% ../nbs/51_widgets.ipynb #07b9b7d6
 def _first(v): return v[0] if isinstance(v, (list, tuple)) else v
 
 def dataset_sample(dataset, idx):
@@ -168,17 +169,13 @@ def predict_labels(model, x, meta=None):
         return _segment(model, x.to(model_device(model)), meta).argmax(1)[0].cpu().numpy()
     finally: model.train(was_training)
 
-# %% ../nbs/51_widgets.ipynb #806b3f52
+# %% ../nbs/51_widgets.ipynb #4950be3e
 def image_iou(pred, gt, num_classes, ignore_index=255):
     "Per-class IoU of one image, NaN for classes in neither map."
-    pred, gt = np.asarray(pred).ravel(), np.asarray(gt).ravel()
-    keep = gt != ignore_index
-    p, g = pred[keep], gt[keep]
-    inter = np.bincount(g[p == g], minlength=num_classes)[:num_classes]
-    union = np.bincount(p, minlength=num_classes)[:num_classes] + np.bincount(g, minlength=num_classes)[:num_classes] - inter
-    with np.errstate(invalid='ignore', divide='ignore'): return np.where(union > 0, inter / union, np.nan)
+    inter, union, _, _ = intersect_and_union(torch.as_tensor(np.asarray(pred)), torch.as_tensor(np.asarray(gt)), num_classes, ignore_index)
+    return (inter / union).numpy()
 
-# %% ../nbs/51_widgets.ipynb #4fbe27e0
+# %% ../nbs/51_widgets.ipynb #638fa4c1
 def _iou_table(iou, classes, palette):
     rows = ''.join(f'<tr><td style="background:rgb{tuple(int(c) for c in palette[i])};width:12px"></td><td>{classes[i]}</td>'
                    f'<td>{iou[i]:.3f}</td></tr>' for i in np.argsort(iou) if not np.isnan(iou[i]))
@@ -223,7 +220,7 @@ class PredictionBrowser(Explorer):
         self.show(arr)
         return arr
 
-# %% ../nbs/51_widgets.ipynb #c78849be
+# %% ../nbs/51_widgets.ipynb #b40bba62
 def results_image(results):
     "The RGB uint8 image `(H, W, 3)` held by a pipeline `results` dict at any step."
     img = _first(results['img'])
@@ -243,7 +240,7 @@ def raw_results(dataset, idx):
     dataset.pre_pipeline(results)
     return results
 
-# %% ../nbs/51_widgets.ipynb #5964351f
+# %% ../nbs/51_widgets.ipynb #78018adc
 def _step_name(t): return getattr(t, '__name__', None) or type(t).__name__
 
 class PipelineViewer(Explorer):

@@ -3,7 +3,7 @@ import json, warnings
 import numpy as np, pytest, torch
 from segnb.vis import (VOC_PALETTE, CITYSCAPES_PALETTE, ADE20K_PALETTE, colorize, overlay, show_result, pca_rgb,
                        feature_grid, topk_channels, load_json_log, log_series, plot_training_curves, fig_to_array,
-                       distinct_palette, confusion_matrix)
+                       distinct_palette)
 from mmseg_venv import needs_mmseg, run_mmseg
 
 
@@ -53,14 +53,6 @@ def test_training_curves_from_work_dir(tmp_path):
 def test_bad_log_line_names_file_and_line(tmp_path):
     (tmp_path / 'x.log.json').write_text('{"mode": "train", "iter": 1}\nnot json\n')
     with pytest.raises(ValueError, match='line 2 is not JSON'): load_json_log(tmp_path)
-
-
-def test_confusion_matrix_against_torchmetrics():
-    tm = pytest.importorskip('torchmetrics.functional')
-    rng = np.random.RandomState(1)
-    pred, label = rng.randint(0, 4, 500), rng.randint(0, 4, 500)
-    want = tm.confusion_matrix(torch.from_numpy(pred), torch.from_numpy(label), task='multiclass', num_classes=4)
-    np.testing.assert_array_equal(confusion_matrix(pred, label, 4), want.numpy())
 
 
 @needs_mmseg
