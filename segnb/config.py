@@ -6,7 +6,7 @@
 __all__ = ['BASE_KEY', 'DELETE_KEY', 'DEPRECATION_KEY', 'RESERVED_KEYS', 'ConfigKeyError', 'ConfigDict',
            'import_modules_from_strings', 'Config']
 
-# %% ../nbs/01_config.ipynb #055ad189
+# %% ../nbs/01_config.ipynb #5c28f644
 import copy, difflib, importlib, json, os, os.path as osp, re, types, warnings
 from pathlib import Path
 from .config_tools import CONFIG_EXTS, DictAction, configs_dir, dump_yaml, find_config, format_python, parse_json_yaml
@@ -14,7 +14,7 @@ from .config_tools import CONFIG_EXTS, DictAction, configs_dir, dump_yaml, find_
 BASE_KEY, DELETE_KEY, DEPRECATION_KEY = '_base_', '_delete_', '_deprecation_'
 RESERVED_KEYS = ('filename', 'text', 'pretty_text')
 
-# %% ../nbs/01_config.ipynb #c18e3333
+# %% ../nbs/01_config.ipynb #50618671
 class ConfigKeyError(KeyError):
     "A `KeyError` that prints its message as written (a plain `KeyError` prints the repr of its argument)."
     def __str__(self): return str(self.args[0]) if self.args else ''
@@ -62,7 +62,7 @@ class ConfigDict(dict):
     def __deepcopy__(self, memo): return ConfigDict({k: copy.deepcopy(v, memo) for k, v in self.items()})
     def to_dict(self): return _to_plain(self)
 
-# %% ../nbs/01_config.ipynb #2af8db0d
+# %% ../nbs/01_config.ipynb #07ac56f4
 _BASE_REF = re.compile(r'\{\{\s*' + BASE_KEY + r'\.([\w\.]+)\s*\}\}')
 
 def _substitute_predefined_vars(text, filename):
@@ -74,16 +74,19 @@ def _substitute_predefined_vars(text, filename):
         text = re.sub(r'\{\{\s*' + key + r'\s*\}\}', lambda m: value.replace('\\', '/'), text)
     return text
 
+_QUOTED_BASE_REF = re.compile(r'(["\']?)' + _BASE_REF.pattern + r'(["\']?)')
+
 def _mark_base_refs(text, quote):
-    "Replace each `{{ _base_.x }}` by a placeholder name; return the text and {placeholder: 'x'}."
+    "Replace each `{{ _base_.x }}` by a placeholder name (quoted for JSON/YAML); return text, {placeholder: 'x'}."
     refs = {}
     def sub(m):
         name = f'_segnb_base_ref_{len(refs)}_'
-        refs[name] = m.group(1)
-        return f'"{name}"' if quote else name
-    return _BASE_REF.sub(sub, text), refs
+        refs[name] = m.group(2)
+        if not quote: return m.group(1) + name + m.group(3)
+        return f'"{name}"' if m.group(1) and m.group(1) == m.group(3) else f'{m.group(1)}"{name}"{m.group(3)}'
+    return _QUOTED_BASE_REF.sub(sub, text), refs
 
-# %% ../nbs/01_config.ipynb #0496eea2
+# %% ../nbs/01_config.ipynb #27619bbd
 class _BaseRef:
     "What a `{{ _base_.x }}` placeholder evaluates to while a Python config runs."
     def __init__(self, key): self.key = key
@@ -104,7 +107,7 @@ def _run_py(text, filename, refs):
     return {k: v for k, v in ns.items() if not k.startswith('__') and k not in refs
             and not isinstance(v, (types.ModuleType, types.FunctionType))}
 
-# %% ../nbs/01_config.ipynb #c00ec5cb
+# %% ../nbs/01_config.ipynb #03994fc8
 def _parse_file(text, filename):
     "The dict of one file (its `_base_` still unresolved) and its `{{ _base_.x }}` placeholders."
     text, refs = _mark_base_refs(text, quote=not filename.endswith('.py'))
@@ -114,7 +117,7 @@ def _parse_file(text, filename):
         raise TypeError(f'config file {filename} must hold a mapping of keys to values, got a {type(cfg).__name__}')
     return cfg, refs
 
-# %% ../nbs/01_config.ipynb #70e6ba22
+# %% ../nbs/01_config.ipynb #a197a546
 def _record(sources, path, value, origin):
     "Forget what `sources` knew under `path` and credit `origin` with `value` and everything inside it."
     for p in [p for p in sources if p[:len(path)] == path]: del sources[p]
@@ -130,7 +133,7 @@ def _check_delete_flag(v, path, origin):
         raise ValueError(f'{origin}: {_dotted(path)}.{DELETE_KEY} must be True or False, got {flag!r}')
     return flag
 
-# %% ../nbs/01_config.ipynb #66092aea
+# %% ../nbs/01_config.ipynb #50d74126
 def _merge_list_item(a_v, b, k, path, sources, origin):
     "Merge an override into element `k` of the list `b` (`pipeline.1.img_scale=...`)."
     i = int(k)
@@ -171,7 +174,7 @@ def _nothing_to_delete(path, origin):
                     f'there is nothing to delete (mmcv would leave {DELETE_KEY} in the dict and the build would fail '
                     f'later). Remove {DELETE_KEY}=True, or check the key name.')
 
-# %% ../nbs/01_config.ipynb #c76063d5
+# %% ../nbs/01_config.ipynb #340af440
 def _check_file(filename, included_by):
     by = f' (a _base_ of {included_by})' if included_by else ''
     if not osp.isfile(filename): raise FileNotFoundError(f'config file {filename}{by} does not exist; check the path '
@@ -193,7 +196,7 @@ def _warn_deprecated(cfg, filename):
     if 'reference' in info: msg += f' More information can be found at {info["reference"]}'
     warnings.warn(msg, DeprecationWarning)
 
-# %% ../nbs/01_config.ipynb #97eede89
+# %% ../nbs/01_config.ipynb #2d6a23f1
 def _merge_bases(bases, filename, chain):
     "Load each base and put them side by side, refusing a top-level key that two bases both set."
     merged, sources, texts, owner = {}, {}, [], {}
@@ -227,7 +230,7 @@ def _lookup(d, keys, where):
             raise ConfigKeyError(f'{where}: {".".join(keys)!r} not found: {k!r} is not in {_dotted(keys[:i])} ({have})')
     return d
 
-# %% ../nbs/01_config.ipynb #5de05157
+# %% ../nbs/01_config.ipynb #d8ad1322
 def _load(filename, use_predefined_variables=True, chain=()):
     "(merged dict, text, sources) of a config file and all its bases, mmcv's `_file2dict`."
     filename = osp.abspath(osp.expanduser(filename))
@@ -251,7 +254,7 @@ def _load(filename, use_predefined_variables=True, chain=()):
     cfg = _resolve_refs(cfg, refs, base, filename)
     return _merge_a_into_b(cfg, base, False, (), sources, filename), '\n'.join(texts + [cfg_text]), sources
 
-# %% ../nbs/01_config.ipynb #cfe1e18e
+# %% ../nbs/01_config.ipynb #d09a91e8
 def import_modules_from_strings(imports, allow_failed_imports=False, filename=None):
     "Import the modules named in a config's `custom_imports=dict(imports=[...], allow_failed_imports=False)`."
     allow = allow_failed_imports
@@ -269,7 +272,7 @@ def import_modules_from_strings(imports, allow_failed_imports=False, filename=No
             warnings.warn(f'{name} failed to import and is ignored.', UserWarning); mods.append(None)
     return mods
 
-# %% ../nbs/01_config.ipynb #55ead446
+# %% ../nbs/01_config.ipynb #1b6917f9
 def _check_classes(d, sources, path=()):
     "Refuse `classes='water'`: a str names a file of class names, so a bare word is almost always a missing comma."
     for k, v in d.items():
@@ -289,7 +292,7 @@ def _source(sources, path):
         if tuple(path[:n]) in sources: return sources[tuple(path[:n])]
     return None
 
-# %% ../nbs/01_config.ipynb #2df87b5c
+# %% ../nbs/01_config.ipynb #89fefbaa
 class Config:
     "A config file's merged dict with attribute access, its text and file name, and where each key came from."
     def __init__(self, cfg_dict=None, cfg_text=None, filename=None, sources=None):

@@ -18,12 +18,12 @@ needs_ref = pytest.mark.skipif(not (ROOT and REF), reason='set SEGNB_MMSEG_CONFI
 
 
 def load_segnb(path):
-    "('ok', dict), or ('no_custom_imports', dict) after the clear ImportError a missing mmcls gives."
-    try: return 'ok', Config.fromfile(path).to_dict()
+    "('ok', cfg), or ('no_custom_imports', cfg) after the clear ImportError a missing mmcls gives."
+    try: return 'ok', Config.fromfile(path)
     except ImportError as e:
         assert 'custom_imports could not import' in str(e) and 'import_custom_modules=False' in str(e), str(e)
         assert str(path) in str(e)
-        return 'no_custom_imports', Config.fromfile(path, import_custom_modules=False).to_dict()
+        return 'no_custom_imports', Config.fromfile(path, import_custom_modules=False)
 
 
 def first_difference(a, b, path=''):
@@ -51,11 +51,13 @@ def test_every_mmseg_config_gives_mmcvs_merged_dict():
     assert sorted(ref) == leaves
     bad, kinds = [], {}
     for rel in leaves:
-        kind, got = load_segnb(Path(ROOT)/rel)
+        kind, cfg = load_segnb(Path(ROOT)/rel)
+        got = cfg.to_dict()
         kinds[kind] = kinds.get(kind, 0) + 1
-        want_kind, want = ref[rel]
+        want_kind, want, want_text = ref[rel]
         diff = f'{kind} vs {want_kind}' if kind != want_kind else first_difference(got, want)
         if diff: bad.append(f'{rel}: {diff}')
+        elif cfg.text != want_text: bad.append(f'{rel}: Config.text differs from the one mmcv gives')
         elif (diff := first_difference(Config.fromstring(Config(got).pretty_text, '.py').to_dict(), got)):
             bad.append(f'{rel}: pretty_text does not load back equal: {diff}')
     assert not bad, f'{len(bad)} configs differ from mmcv 1.7.2, first ones:\n' + '\n'.join(bad[:10])

@@ -4,7 +4,8 @@ Run it with the python of a venv that has mmcv 1.7.2 (never imported by segnb it
 
     /path/to/mmvenv/bin/python tests/tools/mmcv_config_reference.py CONFIG_ROOT OUT.pkl
 
-OUT.pkl holds {relative path: ('ok', plain dict) | ('error', 'ExceptionType: message')}. Leaf configs are the
+OUT.pkl holds {relative path: ('ok', plain dict, text) | ('error', 'ExceptionType: message', '')}, where text is
+mmcv's `Config.text` (each file's path and content, bases first). Leaf configs are the
 .py files outside `_base_` folders. Configs whose `custom_imports` fail to import (any exception) are loaded
 again with `import_custom_modules=False` and stored under ('no_custom_imports', dict).
 """
@@ -24,13 +25,15 @@ def leaf_configs(root):
 
 
 def load(path):
-    "('ok', dict), or ('no_custom_imports', dict) when custom_imports fail, or ('error', text)."
-    try: return 'ok', Config.fromfile(path)._cfg_dict.to_dict()
+    "('ok', dict, text), or ('no_custom_imports', dict, text) when custom_imports fail, or ('error', message, '')."
+    try:
+        cfg = Config.fromfile(path)
+        return 'ok', cfg._cfg_dict.to_dict(), cfg.text
     except Exception as e: err = f'{type(e).__name__}: {e}'
     try: cfg = Config.fromfile(path, import_custom_modules=False)
-    except Exception: return 'error', err
+    except Exception: return 'error', err, ''
     # here mmcls imports but its mmcv ops do not (AssertionError); elsewhere it is an ImportError
-    return ('no_custom_imports', cfg._cfg_dict.to_dict()) if 'custom_imports' in cfg else ('error', err)
+    return ('no_custom_imports', cfg._cfg_dict.to_dict(), cfg.text) if 'custom_imports' in cfg else ('error', err, '')
 
 
 def main(root, out):
@@ -38,7 +41,7 @@ def main(root, out):
     ref = {rel: load(os.path.join(root, rel)) for rel in leaf_configs(root)}
     with open(out, 'wb') as f: pickle.dump(ref, f)
     kinds = {}
-    for kind, _ in ref.values(): kinds[kind] = kinds.get(kind, 0) + 1
+    for kind, *_ in ref.values(): kinds[kind] = kinds.get(kind, 0) + 1
     print(f'{len(ref)} leaf configs -> {out} ({kinds}) in {time.perf_counter() - t0:.1f} s')
 
 

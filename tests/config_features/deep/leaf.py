@@ -1,0 +1,3 @@
+_base_ = ['./grandchild.yaml']
+runner = dict(max_iters=80)
+palette = [[0, 0, 255], [255, 0, 0]]
