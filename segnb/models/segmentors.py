@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['add_prefix', 'parse_losses', 'BaseSegmentor', 'EncoderDecoder', 'CascadeEncoderDecoder', 'build_segmentor']
 
-# %% ../../nbs/14_models.segmentors.ipynb #3c0a2dda
+# %% ../../nbs/14_models.segmentors.ipynb #fd2100c0
 import warnings, zlib
 from abc import ABCMeta, abstractmethod
 from collections import OrderedDict
@@ -17,7 +17,7 @@ from ..registry import MODELS
 from .layers import resize
 import segnb.models.heads, segnb.models.losses, segnb.models.resnet  # register the heads, losses and backbones
 
-# %% ../../nbs/14_models.segmentors.ipynb #1b9eb314
+# %% ../../nbs/14_models.segmentors.ipynb #4c7a4f7a
 def add_prefix(inputs, prefix):
     "A copy of the dict `inputs` with every key prefixed `'{prefix}.'`."
     return {f'{prefix}.{k}': v for k, v in inputs.items()}
@@ -51,7 +51,7 @@ def parse_losses(losses):
         dist.all_reduce(values.div_(dist.get_world_size()))
     return loss, OrderedDict(zip(log_vars, values.tolist()))
 
-# %% ../../nbs/14_models.segmentors.ipynb #2bc2d616
+# %% ../../nbs/14_models.segmentors.ipynb #b2b15e39
 def _same(metas, key, aug):
     "All images of a test batch must share `key` (they are stacked into one tensor)."
     values = [m[key] for m in metas]
@@ -118,7 +118,7 @@ class BaseSegmentor(nn.Module, metaclass=ABCMeta):
                 for sub in m:
                     if hasattr(sub, 'init_weights'): sub.init_weights()
 
-# %% ../../nbs/14_models.segmentors.ipynb #3a49a47c
+# %% ../../nbs/14_models.segmentors.ipynb #910c4bac
 def _cfg_get(cfg, key, default=None):
     "`cfg[key]` for a dict or ConfigDict, `default` when `cfg` is None or lacks it."
     return default if cfg is None else cfg.get(key, default)
@@ -143,12 +143,15 @@ def _build_aux(auxiliary_head):
 def _move_pretrained(backbone, pretrained):
     "mmseg's rule: a segmentor-level `pretrained` becomes the backbone's (a copy of the backbone cfg is returned)."
     backbone = dict(backbone)
-    if pretrained is not None:
-        if backbone.get('pretrained') is not None: raise ValueError('both backbone and segmentor set pretrained weight')
-        backbone['pretrained'] = pretrained
+    if pretrained is None: return backbone
+    if backbone.get('pretrained') is not None: raise ValueError('both backbone and segmentor set pretrained weight')
+    if backbone.get('init_cfg') is not None:
+        raise ValueError(f'model.pretrained={pretrained!r} and model.backbone.init_cfg={dict(backbone["init_cfg"])!r} both '
+                         'name the backbone weights; set model.pretrained=None in the config (mmseg 0.30 fails on this too)')
+    backbone['pretrained'] = pretrained
     return backbone
 
-# %% ../../nbs/14_models.segmentors.ipynb #9d97f61e
+# %% ../../nbs/14_models.segmentors.ipynb #64da9182
 def _slide_grid(h_img, w_img, h_crop, w_crop, h_stride, w_stride):
     "The `(y1, y2, x1, x2)` windows of mmseg's sliding-window inference; the last ones are shifted to end at the border."
     h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
@@ -173,7 +176,7 @@ def _flip_back(output, img_meta):
 
 def _last_head(decode_head): return decode_head[-1] if isinstance(decode_head, nn.ModuleList) else decode_head
 
-# %% ../../nbs/14_models.segmentors.ipynb #099892ea
+# %% ../../nbs/14_models.segmentors.ipynb #e97db06a
 @MODELS.register_module()
 class EncoderDecoder(BaseSegmentor):
     "Backbone (+ neck) -> decode head, with optional auxiliary head(s) used only for training losses."
@@ -265,7 +268,7 @@ class EncoderDecoder(BaseSegmentor):
         probs = sum(self.inference(img, meta, rescale) for img, meta in zip(imgs, img_metas)) / len(imgs)
         return self._to_label_maps(probs)
 
-# %% ../../nbs/14_models.segmentors.ipynb #38156df7
+# %% ../../nbs/14_models.segmentors.ipynb #cf07abec
 @MODELS.register_module()
 class CascadeEncoderDecoder(EncoderDecoder):
     "`EncoderDecoder` whose `num_stages` decode heads run in a cascade, each refining the previous one's output."
@@ -295,7 +298,7 @@ class CascadeEncoderDecoder(EncoderDecoder):
             losses.update(add_prefix(self.decode_head[i].forward_train(x, prev, img_metas, gt_semantic_seg, self.train_cfg), f'decode_{i}'))
         return losses
 
-# %% ../../nbs/14_models.segmentors.ipynb #6dc6da24
+# %% ../../nbs/14_models.segmentors.ipynb #868f8b5b
 def build_segmentor(cfg, train_cfg=None, test_cfg=None):
     "Build the segmentor `cfg` describes; `train_cfg`/`test_cfg` may come from outside `cfg` (deprecated, as in mmseg)."
     if train_cfg is not None or test_cfg is not None:
