@@ -7,7 +7,7 @@ __all__ = ['LiveDashboardHook', 'record_val', 'before_run', 'after_train_iter', 
            'refresh', 'status_line', 'TrainingStopped', 'TrainingControl', 'save_stop_checkpoint', 'BackgroundTraining',
            'pause', 'resume', 'stop', 'wait', 'at_boundary', 'snapshot']
 
-# %% ../nbs/52_dashboard.ipynb #16862975
+# %% ../nbs/52_dashboard.ipynb #9d0a7d16
 import copy, math, queue, threading, time, traceback
 from pathlib import Path
 import numpy as np, torch
@@ -17,7 +17,7 @@ from .runner.hooks import Hook
 from .vis import new_figure, fig_to_array, plot_training_curves, get_palette, overlay, to_rgb_image
 from .widgets import to_png, hstack_images, dataset_sample, predict_labels
 
-# %% ../nbs/52_dashboard.ipynb #87e32432
+# %% ../nbs/52_dashboard.ipynb #47851eb5
 def _current_lr(runner):
     lr = runner.current_lr() if hasattr(runner, 'current_lr') else [g['lr'] for g in runner.optimizer.param_groups]
     lr = next(iter(lr.values())) if isinstance(lr, dict) else lr
@@ -33,7 +33,7 @@ def _in_jupyter():
     except ImportError: return False
     return getattr(get_ipython(), 'kernel', None) is not None
 
-# %% ../nbs/52_dashboard.ipynb #3c70217c
+# %% ../nbs/52_dashboard.ipynb #a565044c
 @HOOKS.register_module()
 class LiveDashboardHook(Hook):
     "Loss/LR/mIoU curves and predictions on fixed validation images, redrawn every `interval` iterations."
@@ -56,7 +56,7 @@ class LiveDashboardHook(Hook):
         from IPython.display import display
         display(self.ui); self._shown = True
 
-# %% ../nbs/52_dashboard.ipynb #76f362f2
+# %% ../nbs/52_dashboard.ipynb #4916ddf2
 def _watch_evals(self: LiveDashboardHook, runner):
     "Make every evaluation hook of `runner` report its metrics to this dashboard after scoring."
     for h in runner.hooks:
@@ -89,7 +89,7 @@ def after_run(self: LiveDashboardHook, runner): self.refresh(runner.model)
 
 for _f in (record_val, before_run, after_train_iter, after_run): setattr(LiveDashboardHook, _f.__name__, _f)
 
-# %% ../nbs/52_dashboard.ipynb #3565e7f8
+# %% ../nbs/52_dashboard.ipynb #248cd8db
 def _pick_dataset(self: LiveDashboardHook, runner):
     if self.dataset is not None and isinstance(self.dataset, dict):
         from segnb.data.datasets import build_dataset
@@ -119,7 +119,7 @@ def prediction_grid(model, samples, palette, opacity=0.5):
     rows = [np.pad(r, ((0, 4), (0, w - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     return np.concatenate(rows, 0)[:-4]
 
-# %% ../nbs/52_dashboard.ipynb #1f90adc8
+# %% ../nbs/52_dashboard.ipynb #3c43292b
 def _thin(rows, n):
     "At most about `n` rows, evenly spaced, always keeping the last."
     if len(rows) <= n: return rows
@@ -154,7 +154,7 @@ def status_line(self: LiveDashboardHook):
 
 for _f in (refresh, status_line): setattr(LiveDashboardHook, _f.__name__, _f)
 
-# %% ../nbs/52_dashboard.ipynb #08604dc0
+# %% ../nbs/52_dashboard.ipynb #56577422
 class TrainingStopped(Exception):
     "Raised inside the training thread to end a runner that has no `_max_iters` to shorten."
 
@@ -183,12 +183,16 @@ class TrainingControl(Hook):
         if self.stop_requested and not self.stopped: self._stop(runner)
 
     def _stop(self, runner):
-        "Save `stopped_iter_N.pth` in the work dir, then end the run at this boundary."
-        self.checkpoint, self.stopped = save_stop_checkpoint(runner, self.filename_tmpl), True
+        "End the run at this boundary with a checkpoint: segnb's runners save a resumable `iter_N.pth` themselves."
+        self.stopped = True
+        if hasattr(runner, 'request_stop'):
+            runner.request_stop(); self.checkpoint = Path(runner.work_dir) / f'iter_{runner.iter + 1}.pth'
+            return
+        self.checkpoint = save_stop_checkpoint(runner, self.filename_tmpl)
         if hasattr(runner, '_max_iters'): runner._max_iters = runner.iter + 1
         else: raise TrainingStopped(f'stopped at iteration {runner.iter + 1}')
 
-# %% ../nbs/52_dashboard.ipynb #731b2a17
+# %% ../nbs/52_dashboard.ipynb #16f5660f
 def save_stop_checkpoint(runner, filename_tmpl='stopped_iter_{}.pth'):
     "Save the runner's model and optimizer to `work_dir/filename_tmpl.format(iter)`; the path."
     path = Path(runner.work_dir) / filename_tmpl.format(runner.iter + 1)
@@ -199,7 +203,7 @@ def save_stop_checkpoint(runner, filename_tmpl='stopped_iter_{}.pth'):
         save_checkpoint(runner.model, str(path), getattr(runner, 'optimizer', None), dict(iter=runner.iter + 1))
     return path
 
-# %% ../nbs/52_dashboard.ipynb #83018d5d
+# %% ../nbs/52_dashboard.ipynb #064543f0
 class BackgroundTraining:
     "Run `runner.run(data_loaders, workflow)` in a thread, with Pause / Resume / Stop buttons and a status line."
     def __init__(self, runner, data_loaders, workflow, start=True, filename_tmpl='stopped_iter_{}.pth'):
@@ -239,7 +243,7 @@ class BackgroundTraining:
         self.buttons['Resume'].disabled = state != 'paused'
         self.buttons['Stop'].disabled = state not in ('running', 'paused')
 
-# %% ../nbs/52_dashboard.ipynb #c7bf353f
+# %% ../nbs/52_dashboard.ipynb #f0754e83
 def pause(self: BackgroundTraining, wait=True, timeout=60):
     "Ask training to pause at the next iteration boundary; with `wait`, return once it has (the iteration count)."
     self.control.go.clear()
