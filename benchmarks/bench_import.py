@@ -5,14 +5,18 @@
 Each measurement is a new interpreter (`python -c ...`), timed from outside, so it includes interpreter start-up;
 the baseline pays the same start-up, so the difference is what segnb adds on top of torch and torchvision. The
 two are interleaved so that load from other processes on the machine hits both alike; timings are still noisy.
-Goal (issue 2): at most +0.5 s over the baseline.
+Goal (issue 2): at most +0.5 s over the baseline. 'every segnb module' imports all of `segnb/` (what `segnb.all`
+will cost once it lists every module), to see early which module makes importing slow.
 """
 import argparse, statistics, subprocess, sys, time
 
 CASES = {'python (empty)': 'pass',
          'import torch, torchvision': 'import torch, torchvision',
          'import segnb.config': 'import segnb.config',
-         'from segnb.all import *': 'from segnb.all import *'}
+         'from segnb.all import *': 'from segnb.all import *',
+         'every segnb module': ("import importlib, pkgutil, segnb\n"
+                                "for m in pkgutil.walk_packages(segnb.__path__, 'segnb.'):\n"
+                                "    if not m.name.startswith(('segnb.configs', 'segnb._modidx')): importlib.import_module(m.name)")}
 
 
 def time_once(code):

@@ -3,9 +3,10 @@
 Needs two things outside the repo, named by environment variables (the tests skip without them):
 - SEGNB_MMSEG_CONFIGS: the `configs` folder of the mmsegmentation 0.30.0 wheel (`mmseg/.mim/configs`);
 - SEGNB_MMCV_CONFIG_REF: the merged dicts mmcv 1.7.2 gives for them, written by
-  `python tests/tools/mmcv_config_reference.py $SEGNB_MMSEG_CONFIGS OUT.pkl` run in a venv that has mmcv 1.7.2.
+  `python tests/tools/mmcv_config_reference.py $SEGNB_MMSEG_CONFIGS OUT.pkl` run in a venv that has mmcv 1.7.2;
+  or, instead, SEGNB_MMSEG_VENV: that venv, and the reference is written into a temporary folder first (~1 min).
 """
-import os, pickle
+import os, pickle, subprocess
 from pathlib import Path
 import pytest
 from segnb.config import Config
@@ -13,8 +14,21 @@ from segnb.config_tools import configs_dir, list_configs
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 REF = os.environ.get('SEGNB_MMCV_CONFIG_REF')
+VENV = os.environ.get('SEGNB_MMSEG_VENV')
 needs_configs = pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to the mmseg 0.30.0 configs folder')
-needs_ref = pytest.mark.skipif(not (ROOT and REF), reason='set SEGNB_MMSEG_CONFIGS and SEGNB_MMCV_CONFIG_REF')
+needs_ref = pytest.mark.skipif(not (ROOT and (REF or VENV)),
+                               reason='set SEGNB_MMSEG_CONFIGS, and SEGNB_MMCV_CONFIG_REF or SEGNB_MMSEG_VENV')
+
+
+@pytest.fixture(scope='module')
+def ref(tmp_path_factory):
+    "mmcv's merged dicts: the file SEGNB_MMCV_CONFIG_REF names, or one written now with SEGNB_MMSEG_VENV's python."
+    path = REF
+    if not path:
+        path = tmp_path_factory.mktemp('mmcv')/'ref.pkl'
+        tool = Path(__file__).parent/'tools'/'mmcv_config_reference.py'
+        subprocess.run([f'{VENV}/bin/python', str(tool), ROOT, str(path)], check=True, capture_output=True)
+    with open(path, 'rb') as f: return pickle.load(f)
 
 
 def load_segnb(path):
@@ -45,8 +59,7 @@ def test_leaf_count():
 
 
 @needs_ref
-def test_every_mmseg_config_gives_mmcvs_merged_dict():
-    with open(REF, 'rb') as f: ref = pickle.load(f)
+def test_every_mmseg_config_gives_mmcvs_merged_dict(ref):
     leaves = list_configs(ROOT)
     assert sorted(ref) == leaves
     bad, kinds = [], {}
@@ -65,9 +78,8 @@ def test_every_mmseg_config_gives_mmcvs_merged_dict():
 
 
 @needs_ref
-def test_shipped_configs_match_mmseg():
+def test_shipped_configs_match_mmseg(ref):
     "segnb's own configs (written by us) merge to exactly what mmcv gives for mmseg's file of the same name."
-    with open(REF, 'rb') as f: ref = pickle.load(f)
     ours = list_configs(configs_dir())
     mine = [p for p in ours if not p.startswith('shapes/')]      # the Shapes configs have no mmseg counterpart
     assert len(mine) >= 2
