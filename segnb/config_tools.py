@@ -6,7 +6,7 @@
 __all__ = ['CONFIG_EXTS', 'parse_json_yaml', 'dump_yaml', 'format_python', 'DictAction', 'import_modules_from_strings',
            'configs_dir', 'list_configs', 'find_config']
 
-# %% ../nbs/03_config_tools.ipynb #be58e7d3
+# %% ../nbs/03_config_tools.ipynb #33b80816
 import difflib, importlib, json, keyword, os.path as osp, warnings
 from argparse import Action, ArgumentError
 from pathlib import Path
@@ -14,7 +14,7 @@ import yaml
 
 CONFIG_EXTS = ('.py', '.json', '.yaml', '.yml')
 
-# %% ../nbs/03_config_tools.ipynb #53750de8
+# %% ../nbs/03_config_tools.ipynb #2062125a
 class _TupleSafeLoader(yaml.SafeLoader): "Safe YAML loading that also reads `!!python/tuple`, which `dump` writes."
 _TupleSafeLoader.add_constructor('tag:yaml.org,2002:python/tuple', lambda l, n: tuple(l.construct_sequence(n)))
 class _TupleSafeDumper(yaml.SafeDumper): "Safe YAML dumping that keeps tuples as `!!python/tuple`."
@@ -33,7 +33,7 @@ def dump_yaml(cfg_dict):
     "YAML text for a config dict; tuples stay tuples (`!!python/tuple`), which `parse_json_yaml` reads back."
     return yaml.dump(cfg_dict, Dumper=_TupleSafeDumper, sort_keys=False)
 
-# %% ../nbs/03_config_tools.ipynb #895bd326
+# %% ../nbs/03_config_tools.ipynb #55c0700f
 def format_python(cfg_dict):
     "Python source (`key = value` lines) for a config dict, which `Config.fromfile` reads back to an equal dict."
     for k in cfg_dict:
@@ -66,10 +66,12 @@ def _format_flat(v):
     if isinstance(v, tuple): return '(' + ', '.join(map(_format_flat, v)) + (',)' if len(v) == 1 else ')')
     if isinstance(v, float) and (v != v or v in (float('inf'), float('-inf'))): return f"float('{v}')"
     if v is None or isinstance(v, (bool, int, float, str)): return repr(v)
-    raise TypeError(f'cannot write {v!r} (a {type(v).__name__}) into a config file; only dicts, lists, tuples, '
-                    f'str, numbers, bools and None round-trip')
+    name = f'{v.__module__}.{v.__qualname__}' if hasattr(v, '__qualname__') else repr(v)
+    warnings.warn(f'{v!r} (a {type(v).__name__}) cannot be written into a config file; writing the string {name!r} '
+                  f'instead (only dicts, lists, tuples, str, numbers, bools and None round-trip)')
+    return repr(name)
 
-# %% ../nbs/03_config_tools.ipynb #c8b33c85
+# %% ../nbs/03_config_tools.ipynb #3258dc3b
 class DictAction(Action):
     "argparse action for `--cfg-options a.b=1 c=1,2 d=[(1,2),(3,4)] e=true f=None` (mmcv's `DictAction`)."
     @staticmethod
@@ -115,7 +117,7 @@ class DictAction(Action):
             except ValueError as e: raise ArgumentError(self, f'cannot parse {kv!r}: {e}') from None
         setattr(namespace, self.dest, options)
 
-# %% ../nbs/03_config_tools.ipynb #58a92fdb
+# %% ../nbs/03_config_tools.ipynb #c91c0f03
 def import_modules_from_strings(imports, allow_failed_imports=False, filename=None):
     "Import the modules named in a config's `custom_imports=dict(imports=[...], allow_failed_imports=False)`."
     allow = allow_failed_imports
@@ -133,7 +135,7 @@ def import_modules_from_strings(imports, allow_failed_imports=False, filename=No
             warnings.warn(f'{name} failed to import and is ignored.', UserWarning); mods.append(None)
     return mods
 
-# %% ../nbs/03_config_tools.ipynb #39729fba
+# %% ../nbs/03_config_tools.ipynb #0bf49933
 def configs_dir():
     "The folder of the configs shipped inside the segnb package."
     import segnb
