@@ -7,7 +7,7 @@ __all__ = ['IMAGENET_NORM', 'to_png', 'hstack_images', 'Explorer', 'feature_laye
            'prepare_image', 'FeatureMapExplorer', 'dataset_sample', 'predict_labels', 'image_iou', 'PredictionBrowser',
            'results_image', 'raw_results', 'PipelineViewer']
 
-# %% ../nbs/51_widgets.ipynb #0f000328
+# %% ../nbs/51_widgets.ipynb #a0062e1b
 import io, math
 from functools import partial
 from itertools import islice
@@ -19,7 +19,7 @@ from .evaluation import intersect_and_union
 from .vis import (get_palette, colorize, overlay, to_rgb_image, channel_image, feature_grid, pca_rgb,
                        apply_cmap, topk_channels)
 
-# %% ../nbs/51_widgets.ipynb #8e02f7c8
+# %% ../nbs/51_widgets.ipynb #508693c8
 def to_png(arr, min_size=256, max_size=1024):
     "PNG bytes of an RGB image, enlarged by a whole factor (nearest) so its short side reaches `min_size`."
     arr = np.asarray(arr)
@@ -37,7 +37,7 @@ def hstack_images(images, pad=4, fill=255):
     gap = np.full((h, pad, 3), fill, np.uint8)
     return np.concatenate([x for im in out for x in (im, gap)][:-1], 1)
 
-# %% ../nbs/51_widgets.ipynb #255a37e9
+# %% ../nbs/51_widgets.ipynb #186e6d63
 class Explorer:
     "Base of the explorers: `ui` is the widget box Jupyter shows, `array` the image last shown."
     min_size = 256
@@ -49,7 +49,7 @@ class Explorer:
         self.image.value = to_png(arr, self.min_size)
     def _repr_mimebundle_(self, **kw): return self.ui._repr_mimebundle_(**kw)
 
-# %% ../nbs/51_widgets.ipynb #48b110ca
+# %% ../nbs/51_widgets.ipynb #b8b3bd06
 def feature_layers(model):
     "Modules worth a look: children of the model's parts (backbone.layer1, decode_head.bottleneck, ...), ModuleList items."
     names = []
@@ -69,7 +69,7 @@ def model_device(model):
     "The device of the model's first parameter (CPU for a model without any)."
     return next((p.device for p in model.parameters()), torch.device('cpu'))
 
-# %% ../nbs/51_widgets.ipynb #56506f00
+# %% ../nbs/51_widgets.ipynb #be21bf1c
 def _default_meta(x):
     h, w = x.shape[-2:]
     return dict(ori_shape=(h, w, 3), img_shape=(h, w, 3), pad_shape=(h, w, 3), scale_factor=1.0, flip=False)
@@ -94,7 +94,7 @@ def capture_features(model, x, layers=None, meta=None):
         model.train(was_training)
     return {l: feats[l] for l in layers if l in feats}
 
-# %% ../nbs/51_widgets.ipynb #7b0b33e4
+# %% ../nbs/51_widgets.ipynb #bb904f7e
 IMAGENET_NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
 
 def prepare_image(img, img_norm_cfg=None):
@@ -104,12 +104,12 @@ def prepare_image(img, img_norm_cfg=None):
     x = (np.asarray(img, np.float32) - np.asarray(cfg['mean'], np.float32)) / np.asarray(cfg['std'], np.float32)
     return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
 
-# %% ../nbs/51_widgets.ipynb #7e00c5c8
+# %% ../nbs/51_widgets.ipynb #ceaf78a6
 class FeatureMapExplorer(Explorer):
     "Browse a model's feature maps on one image: layer dropdown, channel slider, channel / top-k / PCA views."
     def __init__(self, model, img, layers=None, k=16, img_norm_cfg=None, meta=None):
         self.model, self.x, self.k, self.meta = model, prepare_image(img, img_norm_cfg), k, meta
-        self.layers, self._pca = layers or feature_layers(model), {}
+        self.layers, self._views = layers or feature_layers(model), {}
         self.layer = W.Dropdown(options=self.layers, description='layer')
         self.view = W.ToggleButtons(options=['channel', 'top-k', 'PCA'], value='channel')
         self.channel = W.IntSlider(0, min=0, max=0, description='channel', continuous_update=True)
@@ -121,11 +121,15 @@ class FeatureMapExplorer(Explorer):
     def refresh(self, model=None):
         "Capture the features again (optionally from another model, e.g. a training snapshot) and redraw."
         if model is not None: self.model = model
-        self.feats, self._pca = capture_features(self.model, self.x, self.layers, self.meta), {}
+        self.feats, self._views = capture_features(self.model, self.x, self.layers, self.meta), {}
         self._on_layer()
 
     @property
     def feature(self): return self.feats[self.layer.value]
+
+    def _whole_map_view(self, f, view):
+        "The top-k grid or the PCA picture of a whole map (cached per layer: they ignore the channel slider)."
+        return apply_cmap(feature_grid(f, k=self.k)) if view == 'top-k' else (pca_rgb(f) * 255).round().astype(np.uint8)
 
     def _on_layer(self, _=None):
         self.channel.max = len(self.feature) - 1
@@ -134,15 +138,14 @@ class FeatureMapExplorer(Explorer):
     def render(self):
         f, view = self.feature, self.view.value
         if view == 'channel': arr = channel_image(f, self.channel.value)
-        elif view == 'top-k': arr = apply_cmap(feature_grid(f, k=self.k))
-        else: arr = self._pca.get(self.layer.value)
-        if arr is None: arr = self._pca[self.layer.value] = (pca_rgb(f) * 255).round().astype(np.uint8)
+        else: arr = self._views.get((self.layer.value, view))
+        if arr is None: arr = self._views[self.layer.value, view] = self._whole_map_view(f, view)
         top = ', '.join(map(str, topk_channels(f, 5)))
         self.info.value = f'<code>{self.layer.value}</code>: {tuple(f.shape)}; strongest channels {top}'
         self.show(arr)
         return arr
 
-# %% ../nbs/51_widgets.ipynb #07b9b7d6
+# %% ../nbs/51_widgets.ipynb #daf686f9
 def _first(v): return v[0] if isinstance(v, (list, tuple)) else v
 
 def dataset_sample(dataset, idx):
@@ -169,13 +172,13 @@ def predict_labels(model, x, meta=None):
         return _segment(model, x.to(model_device(model)), meta).argmax(1)[0].cpu().numpy()
     finally: model.train(was_training)
 
-# %% ../nbs/51_widgets.ipynb #4950be3e
+# %% ../nbs/51_widgets.ipynb #98c05b6e
 def image_iou(pred, gt, num_classes, ignore_index=255):
     "Per-class IoU of one image, NaN for classes in neither map."
     inter, union, _, _ = intersect_and_union(torch.as_tensor(np.asarray(pred)), torch.as_tensor(np.asarray(gt)), num_classes, ignore_index)
     return (inter / union).numpy()
 
-# %% ../nbs/51_widgets.ipynb #638fa4c1
+# %% ../nbs/51_widgets.ipynb #479d9013
 def _iou_table(iou, classes, palette):
     rows = ''.join(f'<tr><td style="background:rgb{tuple(int(c) for c in palette[i])};width:12px"></td><td>{classes[i]}</td>'
                    f'<td>{iou[i]:.3f}</td></tr>' for i in np.argsort(iou) if not np.isnan(iou[i]))
@@ -220,7 +223,7 @@ class PredictionBrowser(Explorer):
         self.show(arr)
         return arr
 
-# %% ../nbs/51_widgets.ipynb #b40bba62
+# %% ../nbs/51_widgets.ipynb #99632a38
 def results_image(results):
     "The RGB uint8 image `(H, W, 3)` held by a pipeline `results` dict at any step."
     img = _first(results['img'])
@@ -240,7 +243,7 @@ def raw_results(dataset, idx):
     dataset.pre_pipeline(results)
     return results
 
-# %% ../nbs/51_widgets.ipynb #78018adc
+# %% ../nbs/51_widgets.ipynb #3aa4f7c5
 def _step_name(t): return getattr(t, '__name__', None) or type(t).__name__
 
 class PipelineViewer(Explorer):
