@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['to_chw', 'hwc', 'get_img', 'BadImageError', 'read_bytes', 'decode_bgr', 'LoadImageFromFile', 'read_mask', 'label_lut',
-           'LoadAnnotations', 'rescale_size', 'resize_img', 'resize_seg', 'Resize', 'RandomCrop', 'flip', 'RandomFlip',
-           'pad_to', 'Pad', 'RandomRotate']
+           'LoadAnnotations', 'rescale_size', 'resize_img', 'nearest_index', 'resize_seg', 'Resize', 'RandomCrop',
+           'flip', 'RandomFlip', 'pad_to', 'Pad', 'RandomRotate']
 
-# %% ../../nbs/24_data.geometry.ipynb #a054fcd2
+# %% ../../nbs/24_data.geometry.ipynb #705b8dc3
 import os.path as osp
 import numpy as np, torch
 import torch.nn.functional as TF
@@ -17,7 +17,7 @@ from torchvision.transforms.v2 import functional as F
 from torchvision.transforms import InterpolationMode
 from ..registry import PIPELINES
 
-# %% ../../nbs/24_data.geometry.ipynb #719bed65
+# %% ../../nbs/24_data.geometry.ipynb #eb37bb62
 def to_chw(img):
     "`img` as a `[C, H, W]` tensor: numpy `H×W×C` / `H×W` arrays are wrapped without copying."
     if isinstance(img, np.ndarray):
@@ -34,7 +34,7 @@ def get_img(results):
     results['img'] = to_chw(results['img'])
     return results['img']
 
-# %% ../../nbs/24_data.geometry.ipynb #b1c49265
+# %% ../../nbs/24_data.geometry.ipynb #6b176092
 class BadImageError(RuntimeError):
     "An image or mask file that cannot be read (missing, truncated, not an image)."
 
@@ -57,9 +57,9 @@ def decode_bgr(filename, color_type='color'):
         raise BadImageError(f'cannot decode image {filename!r} ({e}). The file is truncated or not an image: '
                             f're-create it, or drop it from the split; CustomDataset(skip_bad_files=True) skips such '
                             f'files with a warning') from e
-    return img.flip(0) if color_type == 'color' else img
+    return img.permute(1, 2, 0).flip(-1).permute(2, 0, 1) if color_type == 'color' else img
 
-# %% ../../nbs/24_data.geometry.ipynb #72e1cdd1
+# %% ../../nbs/24_data.geometry.ipynb #7a4b922a
 @PIPELINES.register_module()
 class LoadImageFromFile:
     "Read `img_prefix/img_info.filename` into `results['img']` (BGR `[C, H, W]` uint8) and start the metadata."
@@ -78,10 +78,12 @@ class LoadImageFromFile:
 
     def __repr__(self): return f"{type(self).__name__}(to_float32={self.to_float32}, color_type='{self.color_type}')"
 
-# %% ../../nbs/24_data.geometry.ipynb #49da1ab6
+# %% ../../nbs/24_data.geometry.ipynb #1689e41c
 def read_mask(filename):
     "Decode a mask file into an `[H, W]` uint8 numpy array of indices (palette PNGs keep their indices)."
-    read_bytes(filename, 'mask')
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'mask file {filename!r} does not exist. Check ann_dir and seg_map_suffix in the dataset '
+                                f'config; dataset.check() lists every missing file at once')
     try:
         with Image.open(filename) as im: arr = np.array(im)
     except (OSError, SyntaxError, ValueError) as e:
@@ -102,7 +104,7 @@ def label_lut(label_map=None, reduce_zero_label=False):
     if reduce_zero_label: lut = np.where((lut == 0) | (lut == 255), 255, lut - 1)
     return lut.astype(np.uint8)
 
-# %% ../../nbs/24_data.geometry.ipynb #76c9c60c
+# %% ../../nbs/24_data.geometry.ipynb #a5a69aa2
 def _check_same_size(results, filename, seg):
     "A mask must cover its image pixel for pixel (else crops and flips would silently misalign them)."
     shape = results.get('ori_shape')
@@ -128,7 +130,7 @@ class LoadAnnotations:
 
     def __repr__(self): return f'{type(self).__name__}(reduce_zero_label={self.reduce_zero_label})'
 
-# %% ../../nbs/24_data.geometry.ipynb #4c727cdb
+# %% ../../nbs/24_data.geometry.ipynb #0801c776
 def rescale_size(w, h, scale):
     "mmcv's `rescale_size`: the `(w, h)` that fits `(w, h)` inside `scale` (a factor or a `(long, short)` tuple)."
     if isinstance(scale, (int, float)): factor = float(scale)
@@ -140,12 +142,17 @@ def resize_img(img, w, h):
     if img.shape[-2:] == (h, w): return img
     return F.resize(img, [h, w], interpolation=InterpolationMode.BILINEAR, antialias=False)
 
-def resize_seg(seg, w, h):
-    "Nearest-neighbour resize of an `[H, W]` mask to `w×h`, like `cv2.INTER_NEAREST`."
-    if seg.shape[-2:] == (h, w): return seg
-    return F.resize(seg[None], [h, w], interpolation=InterpolationMode.NEAREST)[0]
+def nearest_index(n_in, n_out):
+    "`cv2.INTER_NEAREST`'s source index for each of `n_out` outputs: `floor(i / (n_out / n_in))`, clipped."
+    return np.minimum(np.floor(np.arange(n_out) * (1. / (n_out / n_in))).astype(np.int64), n_in - 1)
 
-# %% ../../nbs/24_data.geometry.ipynb #1864032f
+def resize_seg(seg, w, h):
+    "Nearest-neighbour resize of an `[H, W]` mask to `w×h`, with `cv2.INTER_NEAREST`'s indices."
+    if seg.shape[-2:] == (h, w): return seg
+    a = seg.numpy()
+    return torch.from_numpy(a[nearest_index(a.shape[0], h)][:, nearest_index(a.shape[1], w)])
+
+# %% ../../nbs/24_data.geometry.ipynb #e077d5fa
 def _as_scales(img_scale):
     if img_scale is None: return None
     scales = [tuple(s) for s in (img_scale if isinstance(img_scale, list) else [img_scale])]
@@ -211,7 +218,7 @@ class Resize:
         return (f'{type(self).__name__}(img_scale={self.img_scale}, multiscale_mode={self.multiscale_mode}, '
                 f'ratio_range={self.ratio_range}, keep_ratio={self.keep_ratio})')
 
-# %% ../../nbs/24_data.geometry.ipynb #970a44b4
+# %% ../../nbs/24_data.geometry.ipynb #4480d97a
 @PIPELINES.register_module()
 class RandomCrop:
     "Crop `crop_size` (h, w) at a random place, retrying up to 10 times while one class dominates the crop."
@@ -232,7 +239,7 @@ class RandomCrop:
 
     def balanced(self, seg):
         "True when the crop holds ≥ 2 classes and none covers `cat_max_ratio` of the labelled pixels."
-        cnt = torch.bincount(seg.flatten().long(), minlength=256)
+        cnt = torch.bincount(seg.reshape(-1), minlength=256)
         if 0 <= self.ignore_index < 256: cnt[self.ignore_index] = 0
         cnt = cnt[cnt > 0]
         return len(cnt) > 1 and cnt.max().item() / cnt.sum().item() < self.cat_max_ratio
@@ -251,7 +258,7 @@ class RandomCrop:
 
     def __repr__(self): return f'{type(self).__name__}(crop_size={self.crop_size})'
 
-# %% ../../nbs/24_data.geometry.ipynb #c2f542ec
+# %% ../../nbs/24_data.geometry.ipynb #c1a2c22f
 def flip(img, direction):
     "Flip the last two axes of a tensor: `'horizontal'` mirrors left-right, `'vertical'` top-bottom."
     if direction not in ('horizontal', 'vertical'): raise ValueError(f"flip direction must be 'horizontal' or 'vertical', got {direction!r}")
@@ -275,7 +282,7 @@ class RandomFlip:
 
     def __repr__(self): return f'{type(self).__name__}(prob={self.prob})'
 
-# %% ../../nbs/24_data.geometry.ipynb #e08ad2df
+# %% ../../nbs/24_data.geometry.ipynb #4bdee8ef
 def pad_to(img, h, w, value):
     "Pad the bottom and right of a `[..., H, W]` tensor up to `h×w` with `value` (never crops)."
     ph, pw = max(h - img.shape[-2], 0), max(w - img.shape[-1], 0)
@@ -304,7 +311,7 @@ class Pad:
 
     def __repr__(self): return f'{type(self).__name__}(size={self.size}, size_divisor={self.size_divisor}, pad_val={self.pad_val})'
 
-# %% ../../nbs/24_data.geometry.ipynb #edb0604c
+# %% ../../nbs/24_data.geometry.ipynb #91d3a3c7
 @PIPELINES.register_module()
 class RandomRotate:
     "Rotate image and masks by a random angle in `degree` with probability `prob`."
