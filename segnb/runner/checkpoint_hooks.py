@@ -5,13 +5,13 @@
 # %% auto #0
 __all__ = ['CheckpointHook', 'InvalidLossError', 'nonfinite_losses', 'CheckInvalidLossHook', 'EMAHook']
 
-# %% ../../nbs/34_runner.checkpoint_hooks.ipynb #23078615
+# %% ../../nbs/34_runner.checkpoint_hooks.ipynb #e9004b9b
 import math, os, os.path as osp
 import torch
 from ..registry import HOOKS
 from .hooks import Hook
 
-# %% ../../nbs/34_runner.checkpoint_hooks.ipynb #f5cc718d
+# %% ../../nbs/34_runner.checkpoint_hooks.ipynb #95367b3d
 @HOOKS.register_module()
 class CheckpointHook(Hook):
     "Save a checkpoint every `interval` epochs/iterations (and at the end with `save_last`), keeping `max_keep_ckpts`."
@@ -43,7 +43,8 @@ class CheckpointHook(Hook):
         if runner.rank != 0: return
         runner.save_checkpoint(self.out_dir, save_optimizer=self.save_optimizer, **self.args)
         tmpl, n = self._name(runner)
-        if runner.meta is not None: runner.meta.setdefault('hook_msgs', {})['last_ckpt'] = osp.join(self.out_dir, tmpl.format(n))
+        if runner.meta is None: runner.meta = {}
+        runner.meta.setdefault('hook_msgs', {})['last_ckpt'] = osp.join(self.out_dir, tmpl.format(n))
         if self.max_keep_ckpts > 0: self._remove_old(tmpl, n)
 
     def after_train_epoch(self, runner):
@@ -56,7 +57,7 @@ class CheckpointHook(Hook):
             runner.logger.info(f'Saving checkpoint at {runner.iter + 1} iterations')
             self.save(runner)
 
-# %% ../../nbs/34_runner.checkpoint_hooks.ipynb #8254e0a2
+# %% ../../nbs/34_runner.checkpoint_hooks.ipynb #d46bb05c
 class InvalidLossError(FloatingPointError):
     "The loss became NaN or infinite; the run was stopped before the optimizer step."
 
@@ -82,7 +83,7 @@ class CheckInvalidLossHook(Hook):
                                + f'. Training stopped before the optimizer step; the last good checkpoint is {last}. '
                                'Try a lower lr, grad_clip=dict(max_norm=...), or fp32 instead of fp16.')
 
-# %% ../../nbs/34_runner.checkpoint_hooks.ipynb #deaaa03d
+# %% ../../nbs/34_runner.checkpoint_hooks.ipynb #3ab210ec
 def _unwrap(model): return model.module if hasattr(model, 'module') else model
 
 @HOOKS.register_module()

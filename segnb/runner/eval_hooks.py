@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['GREATER_KEYS', 'LESS_KEYS', 'infer_rule', 'EvalHook', 'DistEvalHook']
 
-# %% ../../nbs/35_runner.eval_hooks.ipynb #1ee2e188
+# %% ../../nbs/35_runner.eval_hooks.ipynb #f9b765fb
 import math, os, os.path as osp, warnings
 import torch
 import torch.distributed as dist
@@ -14,7 +14,7 @@ from ..registry import HOOKS
 from .hooks import Hook, preserved_rng
 from .loggers import LoggerHook
 
-# %% ../../nbs/35_runner.eval_hooks.ipynb #fa7f928d
+# %% ../../nbs/35_runner.eval_hooks.ipynb #1a92e8dd
 GREATER_KEYS = ['acc', 'top', 'AR@', 'auc', 'precision', 'mAP', 'mDice', 'mIoU', 'mAcc', 'aAcc', 'mFscore']
 LESS_KEYS = ['loss']
 
@@ -28,7 +28,7 @@ def infer_rule(key, rule=None, greater_keys=GREATER_KEYS, less_keys=LESS_KEYS):
     if k in less or any(l in k for l in less): return 'less'
     raise ValueError(f'Cannot infer the rule for key {key!r}: pass rule="greater" or rule="less" to the eval hook')
 
-# %% ../../nbs/35_runner.eval_hooks.ipynb #751257c6
+# %% ../../nbs/35_runner.eval_hooks.ipynb #d77ceee2
 @HOOKS.register_module()
 class EvalHook(Hook):
     "Evaluate `dataloader` every `interval` iterations (or epochs) and keep the best checkpoint by `save_best`."
@@ -117,7 +117,7 @@ class EvalHook(Hook):
         runner.save_checkpoint(self.out_dir, filename_tmpl=name, create_symlink=False)
         runner.logger.info(f'Now best checkpoint is saved as {name}. Best {self.key_indicator} is {score:0.4f} at {n} {unit}.')
 
-# %% ../../nbs/35_runner.eval_hooks.ipynb #0d08d1a1
+# %% ../../nbs/35_runner.eval_hooks.ipynb #0b8bc46a
 @HOOKS.register_module()
 class DistEvalHook(EvalHook):
     "`EvalHook` for distributed runs: `multi_gpu_test` on every rank, evaluation and best checkpoint on rank 0."

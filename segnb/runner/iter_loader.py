@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['IterLoader']
 
-# %% ../../nbs/37_runner.iter_loader.ipynb #09a37c8a
+# %% ../../nbs/37_runner.iter_loader.ipynb #d8e97c15
 import itertools
 import torch
 from torch.utils.data import DataLoader
 
-# %% ../../nbs/37_runner.iter_loader.ipynb #5801dc2f
+# %% ../../nbs/37_runner.iter_loader.ipynb #6ed864ab
 class _SkipBatches:
     "A batch sampler without the first `skip` batches of `batch_sampler`; its shuffle is drawn under torch RNG `rng`."
     def __init__(self, batch_sampler, skip): self.batch_sampler, self.skip, self.rng = batch_sampler, skip, None
@@ -33,7 +33,7 @@ def _loader_without_first(loader, skip):
     if loader.num_workers > 0: kw['prefetch_factor'] = loader.prefetch_factor
     return DataLoader(loader.dataset, batch_sampler=_SkipBatches(loader.batch_sampler, skip), **kw)
 
-# %% ../../nbs/37_runner.iter_loader.ipynb #45292f5b
+# %% ../../nbs/37_runner.iter_loader.ipynb #98a4444b
 def _set_sampler_epoch(loader, epoch):
     for s in (getattr(loader, 'sampler', None), getattr(getattr(loader, 'batch_sampler', None), 'sampler', None)):
         if hasattr(s, 'set_epoch'): return s.set_epoch(epoch)

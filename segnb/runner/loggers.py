@@ -6,7 +6,7 @@
 __all__ = ['LOG_FORMAT', 'LogBuffer', 'get_logger', 'LoggerHook', 'peak_memory_mb', 'TextLoggerHook', 'TensorboardLoggerHook',
            'ProgressBarHook']
 
-# %% ../../nbs/33_runner.loggers.ipynb #15954cab
+# %% ../../nbs/33_runner.loggers.ipynb #917854ae
 import datetime, json, logging, os, os.path as osp, sys
 from collections import OrderedDict
 import numpy as np
@@ -14,7 +14,7 @@ import torch
 from ..registry import HOOKS
 from .hooks import Hook
 
-# %% ../../nbs/33_runner.loggers.ipynb #5b630647
+# %% ../../nbs/33_runner.loggers.ipynb #3819b336
 class LogBuffer:
     "Histories of logged values and their sample counts; `average(n)` writes weighted means into `output`."
     def __init__(self): self.val_history, self.n_history, self.output, self.ready = OrderedDict(), OrderedDict(), OrderedDict(), False
@@ -34,7 +34,7 @@ class LogBuffer:
             self.output[k] = float(np.sum(vals * nums) / np.sum(nums))
         self.ready = True
 
-# %% ../../nbs/33_runner.loggers.ipynb #2128b808
+# %% ../../nbs/33_runner.loggers.ipynb #369c1103
 LOG_FORMAT = '%(asctime)s - %(name)s - %(levelname)s - %(message)s'
 
 def get_logger(name='segnb', log_file=None, log_level=logging.INFO, file_mode='w'):
@@ -51,7 +51,7 @@ def get_logger(name='segnb', log_file=None, log_level=logging.INFO, file_mode='w
     logger.propagate = False
     return logger
 
-# %% ../../nbs/33_runner.loggers.ipynb #a665edef
+# %% ../../nbs/33_runner.loggers.ipynb #ce3fc0eb
 class LoggerHook(Hook):
     "Base of the logging hooks: decides when to average the log buffer; subclasses implement `log(runner)`."
     def __init__(self, interval=10, ignore_last=True, reset_flag=False, by_epoch=True):
@@ -91,7 +91,7 @@ class LoggerHook(Hook):
         tags['momentum'] = runner.current_momentum()[0]
         return tags
 
-# %% ../../nbs/33_runner.loggers.ipynb #3b5cb43a
+# %% ../../nbs/33_runner.loggers.ipynb #6775e2ab
 def peak_memory_mb(device=None):
     "Peak memory in MB: CUDA's max allocated on a GPU, else this process's peak resident set size (0 if unknown)."
     if torch.cuda.is_available(): return int(torch.cuda.max_memory_allocated(device)) // (1024 * 1024)
@@ -106,14 +106,16 @@ def _round(v):
     return v
 
 def _jsonable(d):
-    "Keep what JSON can hold (numbers, strings, lists, dicts of those), rounding floats to 5 digits."
+    "The entries of `d` that JSON can hold (one-element tensors as numbers), floats rounded to 5 digits."
     out = OrderedDict()
     for k, v in d.items():
         if isinstance(v, (np.generic, torch.Tensor)) and np.size(v) == 1: v = v.item()
-        if isinstance(v, (int, float, str, bool, list, tuple, dict)) or v is None: out[k] = _round(v)
+        try: json.dumps(v)
+        except (TypeError, ValueError): continue
+        out[k] = _round(v)
     return out
 
-# %% ../../nbs/33_runner.loggers.ipynb #ae92990f
+# %% ../../nbs/33_runner.loggers.ipynb #0500d965
 @HOOKS.register_module()
 class TextLoggerHook(LoggerHook):
     "mmseg-style log lines through `runner.logger`, and the same records in `<work_dir>/<timestamp>.log.json`."
@@ -163,7 +165,7 @@ class TextLoggerHook(LoggerHook):
         self._dump(log, runner)
         return log
 
-# %% ../../nbs/33_runner.loggers.ipynb #56e54e25
+# %% ../../nbs/33_runner.loggers.ipynb #9b9a467c
 @HOOKS.register_module()
 class TensorboardLoggerHook(LoggerHook):
     "Scalars to TensorBoard in `log_dir` (default `<work_dir>/tf_logs`), rank 0 only."
@@ -184,7 +186,7 @@ class TensorboardLoggerHook(LoggerHook):
     def after_run(self, runner):
         if self.writer is not None: self.writer.close()
 
-# %% ../../nbs/33_runner.loggers.ipynb #9c658406
+# %% ../../nbs/33_runner.loggers.ipynb #39b6a24f
 @HOOKS.register_module()
 class ProgressBarHook(LoggerHook):
     "A tqdm progress bar over the training iterations with the current loss and LR."

@@ -8,12 +8,12 @@ __all__ = ['WARMUPS', 'warmup_factor', 'ScheduleHook', 'LrUpdaterHook', 'anneali
            'OneCycleLrUpdaterHook', 'MomentumUpdaterHook', 'StepMomentumUpdaterHook',
            'CosineAnnealingMomentumUpdaterHook']
 
-# %% ../../nbs/32_runner.lr.ipynb #09f00e52
+# %% ../../nbs/32_runner.lr.ipynb #b90fd2d5
 from math import cos, pi
 from ..registry import HOOKS
 from .hooks import Hook
 
-# %% ../../nbs/32_runner.lr.ipynb #7d8deceb
+# %% ../../nbs/32_runner.lr.ipynb #0a989d69
 WARMUPS = ('constant', 'linear', 'exp')
 
 def warmup_factor(warmup, cur_iter, warmup_iters, warmup_ratio):
@@ -23,7 +23,7 @@ def warmup_factor(warmup, cur_iter, warmup_iters, warmup_ratio):
     if warmup == 'exp': return warmup_ratio ** (1 - cur_iter / warmup_iters)
     raise ValueError(f'"{warmup}" is not a supported type for warming up; valid types are {WARMUPS}')
 
-# %% ../../nbs/32_runner.lr.ipynb #f821e321
+# %% ../../nbs/32_runner.lr.ipynb #5b35286e
 class ScheduleHook(Hook):
     "Set a per-parameter-group value (`lr`, momentum) from `runner.iter` or `runner.epoch`, with optional warmup."
     initial_key, default_warmup_ratio = None, 0.1
@@ -76,7 +76,7 @@ class ScheduleHook(Hook):
         if self.warmup is None or cur > self.warmup_iters: return
         self._set(runner, self.regular_values if cur == self.warmup_iters else self._warmup_values(cur))
 
-# %% ../../nbs/32_runner.lr.ipynb #e838fbe8
+# %% ../../nbs/32_runner.lr.ipynb #dafc01be
 class LrUpdaterHook(ScheduleHook):
     "Base of the LR schedules: subclasses give `get_lr(runner, base_lr)`."
     initial_key, default_warmup_ratio = 'initial_lr', 0.1
@@ -86,7 +86,7 @@ class LrUpdaterHook(ScheduleHook):
     def get_value(self, runner, base_value): return self.get_lr(runner, base_value)
     def get_lr(self, runner, base_lr): raise NotImplementedError
 
-# %% ../../nbs/32_runner.lr.ipynb #e38d3c8d
+# %% ../../nbs/32_runner.lr.ipynb #456604cc
 def annealing_cos(start, end, factor, weight=1.):
     "Cosine from `weight * start + (1 - weight) * end` (factor 0) down to `end` (factor 1)."
     return end + 0.5 * weight * (start - end) * (cos(pi * factor) + 1)
@@ -147,7 +147,7 @@ class CosineAnnealingLrUpdaterHook(LrUpdaterHook):
         target = base_lr * self.min_lr_ratio if self.min_lr_ratio is not None else self.min_lr
         return annealing_cos(base_lr, target, progress / max_progress)
 
-# %% ../../nbs/32_runner.lr.ipynb #b4215cf1
+# %% ../../nbs/32_runner.lr.ipynb #5ec88cd1
 @HOOKS.register_module()
 class OneCycleLrUpdaterHook(LrUpdaterHook):
     "1cycle LR: warm up to `max_lr` over `pct_start` of `total_steps` (default `max_iters`), then anneal down."
@@ -185,7 +185,7 @@ class OneCycleLrUpdaterHook(LrUpdaterHook):
             start = end
         return base_lr * self.lr_phases[-1][2]
 
-# %% ../../nbs/32_runner.lr.ipynb #936854cd
+# %% ../../nbs/32_runner.lr.ipynb #467e5109
 class MomentumUpdaterHook(ScheduleHook):
     "Base of the momentum schedules: subclasses give `get_momentum(runner, base_momentum)`."
     initial_key, default_warmup_ratio = 'initial_momentum', 0.9

@@ -5,18 +5,18 @@
 # %% auto #0
 __all__ = ['NORM_TYPES', 'DefaultOptimizerConstructor', 'build_optimizer']
 
-# %% ../../nbs/36_runner.optimizer.ipynb #69885adb
+# %% ../../nbs/36_runner.optimizer.ipynb #26fed59c
 import copy, inspect, warnings
 import torch
 import torch.nn as nn
 from ..registry import OPTIMIZERS, build_from_cfg
 
-# %% ../../nbs/36_runner.optimizer.ipynb #4f23d871
+# %% ../../nbs/36_runner.optimizer.ipynb #804bb6ea
 for _name, _cls in inspect.getmembers(torch.optim, inspect.isclass):
     if issubclass(_cls, torch.optim.Optimizer) and _cls is not torch.optim.Optimizer:
         OPTIMIZERS.register_module(_name, module=_cls, force=True)
 
-# %% ../../nbs/36_runner.optimizer.ipynb #3093806d
+# %% ../../nbs/36_runner.optimizer.ipynb #7e96cece
 NORM_TYPES = (nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm, nn.GroupNorm, nn.LayerNorm)
 
 class DefaultOptimizerConstructor:
@@ -74,7 +74,7 @@ class DefaultOptimizerConstructor:
         else: cfg['params'] = []; self.add_params(cfg['params'], model)
         return build_from_cfg(cfg, OPTIMIZERS)
 
-# %% ../../nbs/36_runner.optimizer.ipynb #8df58929
+# %% ../../nbs/36_runner.optimizer.ipynb #9dcbe6ee
 def build_optimizer(model, cfg):
     "A torch optimizer for `model` from an mmcv optimizer config (with optional `paramwise_cfg` and `constructor`)."
     cfg = copy.deepcopy(dict(cfg))

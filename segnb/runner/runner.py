@@ -7,7 +7,7 @@ __all__ = ['get_dist_info', 'prepare_work_dir', 'BaseRunner', 'register_hook', '
            'get_hook_info', 'register_training_hooks', 'load_checkpoint', 'resume', 'request_stop', 'IterBasedRunner',
            'EpochBasedRunner', 'build_runner']
 
-# %% ../../nbs/31_runner.runner.ipynb #5fa81e45
+# %% ../../nbs/31_runner.runner.ipynb #64829816
 import contextlib, itertools, logging, os, os.path as osp, shutil, signal, tempfile, threading, time
 import torch
 import torch.distributed as dist
@@ -20,7 +20,7 @@ from .iter_loader import IterLoader
 import segnb.runner.lr, segnb.runner.checkpoint_hooks, segnb.runner.eval_hooks   # registers their hooks
 from ..checkpoint import save_checkpoint as _save_checkpoint, load_checkpoint as _load_checkpoint
 
-# %% ../../nbs/31_runner.runner.ipynb #8da2251b
+# %% ../../nbs/31_runner.runner.ipynb #fd4e7cd3
 def get_dist_info():
     "`(rank, world_size)` of the default process group, `(0, 1)` without one."
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
@@ -39,7 +39,7 @@ def prepare_work_dir(work_dir):
                       f'(work_dir=... or --work-dir ...)') from e
     return path
 
-# %% ../../nbs/31_runner.runner.ipynb #725bafb0
+# %% ../../nbs/31_runner.runner.ipynb #3c242742
 class BaseRunner:
     "mmcv 1.x's runner base: model, optimizer, counters, hooks; subclasses define `train`, `val`, `run`."
     phases = ('train', 'val')
@@ -90,7 +90,7 @@ class BaseRunner:
         mom = lambda g: g['momentum'] if 'momentum' in g else g['betas'][0] if 'betas' in g else 0
         return self._per_optimizer(lambda o: [mom(g) for g in o.param_groups])
 
-# %% ../../nbs/31_runner.runner.ipynb #6394fed5
+# %% ../../nbs/31_runner.runner.ipynb #4e3f748e
 def _hook_error(hook, fn_name, e):
     "`e` again, same type when possible, prefixed with the hook class and event."
     msg = f'{type(hook).__name__}.{fn_name}: {e}'
@@ -136,7 +136,7 @@ def get_hook_info(self):
 BaseRunner.register_hook, BaseRunner.register_hook_from_cfg, BaseRunner.call_hook = register_hook, register_hook_from_cfg, call_hook
 BaseRunner.get_hook_info = get_hook_info
 
-# %% ../../nbs/31_runner.runner.ipynb #e4f6ddfb
+# %% ../../nbs/31_runner.runner.ipynb #d4a344f0
 def _policy_hook(self, cfg, kind):
     "Build the `<Policy>LrUpdaterHook` / `<Policy>MomentumUpdaterHook` that `cfg['policy']` names."
     if isinstance(cfg, Hook): return cfg
@@ -173,7 +173,7 @@ def register_training_hooks(self, lr_config, optimizer_config=None, checkpoint_c
 
 BaseRunner.register_training_hooks = register_training_hooks
 
-# %% ../../nbs/31_runner.runner.ipynb #9b999216
+# %% ../../nbs/31_runner.runner.ipynb #e70aed69
 def _link_latest(out_dir, filename):
     "Point `out_dir/latest.pth` at `filename` atomically (symlink; copy where symlinks fail)."
     dst, tmp = osp.join(out_dir, 'latest.pth'), osp.join(out_dir, f'.latest.pth.{os.getpid()}.tmp')
@@ -207,7 +207,7 @@ def load_checkpoint(self, filename, map_location='cpu', strict=False, revise_key
 BaseRunner._position, BaseRunner._checkpoint_meta, BaseRunner._save = _position, _checkpoint_meta, _save
 BaseRunner.load_checkpoint = load_checkpoint
 
-# %% ../../nbs/31_runner.runner.ipynb #7f45e9e5
+# %% ../../nbs/31_runner.runner.ipynb #847072da
 _CARRIED_META = ('hook_msgs', 'fp16', 'ema_state_dict')
 
 def _restore_optimizer(self, state):
@@ -244,7 +244,7 @@ def _apply_resume_state(self, train_loader):
 
 BaseRunner.resume, BaseRunner._apply_resume_state = resume, _apply_resume_state
 
-# %% ../../nbs/31_runner.runner.ipynb #82be53c3
+# %% ../../nbs/31_runner.runner.ipynb #7adab2a9
 @contextlib.contextmanager
 def _graceful_sigint(runner):
     "Within the block, the first SIGINT sets `runner._stop_requested` instead of raising (main thread only)."
@@ -273,7 +273,7 @@ def _stop_and_save(self, filename):
 
 BaseRunner._stop_and_save, BaseRunner.request_stop = _stop_and_save, request_stop
 
-# %% ../../nbs/31_runner.runner.ipynb #728e79e4
+# %% ../../nbs/31_runner.runner.ipynb #c83a19aa
 def _check_workflow(runner, data_loaders, workflow):
     if not isinstance(data_loaders, list): raise TypeError(f'data_loaders must be a list, got {type(data_loaders).__name__}')
     if not (isinstance(workflow, list) and all(isinstance(f, tuple) and len(f) == 2 for f in workflow)):
@@ -285,7 +285,7 @@ def _check_workflow(runner, data_loaders, workflow):
             raise ValueError(f'workflow phase {mode!r} is unknown: {type(runner).__name__} runs the phases '
                              f'{", ".join(runner.phases)} (workflow={workflow})')
 
-# %% ../../nbs/31_runner.runner.ipynb #a1a394a9
+# %% ../../nbs/31_runner.runner.ipynb #9fc5faf0
 @RUNNERS.register_module()
 class IterBasedRunner(BaseRunner):
     "Train by iterations, mmcv 1.x style; checkpoints `iter_N.pth` and `latest.pth`."
@@ -352,7 +352,7 @@ class IterBasedRunner(BaseRunner):
         meta = self._checkpoint_meta(meta, completed, self.epoch)
         return self._save(out_dir, filename_tmpl.format(completed), meta, save_optimizer, create_symlink)
 
-# %% ../../nbs/31_runner.runner.ipynb #26b488a3
+# %% ../../nbs/31_runner.runner.ipynb #05207409
 @RUNNERS.register_module()
 class EpochBasedRunner(BaseRunner):
     "Train by epochs, mmcv 1.x style; checkpoints `epoch_N.pth` and `latest.pth`."
@@ -412,7 +412,7 @@ class EpochBasedRunner(BaseRunner):
 
     def _in_epoch_end(self): return self.data_loader is not None and self.inner_iter + 1 == len(self.data_loader)
 
-# %% ../../nbs/31_runner.runner.ipynb #d2b331e5
+# %% ../../nbs/31_runner.runner.ipynb #207b7565
 def build_runner(cfg, default_args=None):
     "Build a runner from `dict(type='IterBasedRunner', max_iters=...)` plus `default_args` (model, optimizer, ...)."
     return build_from_cfg(dict(cfg), RUNNERS, default_args=default_args)
