@@ -1,5 +1,5 @@
-# FCN, ResNet-50-D8, 512x512 crops, 20k iterations on Pascal VOC 2012 + SBD aug (mmsegmentation 0.x values).
-# Four bases (model, data, runtime, schedule) and one change: VOC has 21 classes, not the base model's 19.
+# FCN, ResNet-50-D8, 512x512 crops, 20k iterations on Pascal VOC 2012 + SBD aug (21 classes); mmsegmentation 0.x values.
+# Four bases and one change: 21 classes instead of the base model's 19.
 _base_ = [
     '../_base_/models/fcn_r50-d8.py',
     '../_base_/datasets/pascal_voc12_aug.py',

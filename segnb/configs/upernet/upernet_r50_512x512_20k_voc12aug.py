@@ -1,4 +1,5 @@
-# UPerNet, ResNet-50, 512x512 crops, 20k iterations on Pascal VOC 2012 + SBD aug (mmsegmentation 0.x values).
+# UPerNet, ResNet-50, 512x512 crops, 20k iterations on Pascal VOC 2012 + SBD aug (21 classes); mmsegmentation 0.x values.
+# Four bases and one change: 21 classes instead of the base model's 19.
 _base_ = [
     '../_base_/models/upernet_r50.py',
     '../_base_/datasets/pascal_voc12_aug.py',
