@@ -294,3 +294,31 @@ def test_eval_hook_does_not_change_training_randomness(tmp_path):
         r.run([tiny_loader(augment=True)], [('train', 1)])
         return seen
     assert losses(True, tmp_path / 'a') == losses(False, tmp_path / 'b')
+
+
+def test_grad_scaler_path_steps_like_plain_sgd_and_persists_its_state(tmp_path):
+    "The fp16 code path (scale, unscale for clipping, step, update) on a CPU GradScaler: same step as without it."
+    def step(with_scaler):
+        torch.manual_seed(0)
+        model = OneConvSeg()
+        r = IterBasedRunner(model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), logger=quiet_logger(), max_iters=1)
+        hook = OptimizerHook(grad_clip=dict(max_norm=0.05))
+        r.register_hook(hook, 'ABOVE_NORMAL')
+        if with_scaler:
+            hook.scaler = torch.amp.GradScaler('cpu', init_scale=512.)
+            hook.before_run = lambda runner: None              # keep the scaler (on CPU, amp='fp16' would pick bf16)
+        r.run([tiny_loader(shuffle=False)], [('train', 1)])
+        return model.conv.weight.detach(), r.meta
+    plain, _ = step(False)
+    scaled, meta = step(True)
+    torch.testing.assert_close(scaled, plain)
+    assert meta['fp16']['loss_scaler']['scale'] == 512.
+
+
+def test_eval_hook_by_epoch_with_epoch_runner(tmp_path):
+    val = torch.utils.data.DataLoader(ScoredData([0.2, 0.6]), batch_size=1)
+    r = make_runner(str(tmp_path), max_iters=2, runner_cls=__import__('segnb.runner.runner', fromlist=['x']).EpochBasedRunner,
+                    checkpoint_interval=1)
+    r.register_hook(EvalHook(val, by_epoch=True, interval=1, save_best='mIoU', test_fn=lambda m, l, **kw: [0, 0]), 'LOW')
+    r.run([tiny_loader()], [('train', 1)])
+    assert sorted(f for f in os.listdir(tmp_path) if f.startswith('best')) == ['best_mIoU_epoch_2.pth']

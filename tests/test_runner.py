@@ -233,3 +233,22 @@ for cfg in inp['cfgs']:
 ''', cfgs=OPT_CFGS)
     for cfg, theirs in zip(OPT_CFGS, ref['groups']):
         assert _groups(build_optimizer(net, cfg)) == theirs, cfg
+
+
+@pytest.mark.parametrize('infinite', [False, True])
+def test_resume_with_segnb_build_dataloader(tmp_path, infinite):
+    "The data engineer's build_dataloader (shuffle, seed, collate; optionally the infinite sampler), cut mid-epoch."
+    loader_mod = pytest.importorskip('segnb.data.loader')
+    from runner_stand_ins import TinyData
+    def run(d, stop=None, resume=None):
+        r = make_runner(str(d), max_iters=9, model=lambda: OneConvSeg(dropout=0.3))
+        seen = record_losses(r)
+        if stop: r.register_hook(StopAt(stop, 'request'))
+        if resume: r.resume(str(resume))
+        loader = loader_mod.build_dataloader(TinyData(10, augment=True), 2, 0, seed=3, shuffle=True, infinite=infinite)
+        r.run([loader], [('train', 1)])
+        return seen
+    ref = run(tmp_path / 'a')
+    first = run(tmp_path / 'b', stop=7)
+    rest = run(tmp_path / 'b', resume=tmp_path / 'b' / 'latest.pth')
+    assert first + rest == ref
