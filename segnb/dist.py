@@ -6,14 +6,14 @@
 __all__ = ['LAUNCHERS', 'default_device', 'choose_backend', 'expand_nodelist', 'slurm_env', 'init_dist', 'revert_sync_batchnorm',
            'to_device', 'SegDataParallel', 'SegDistributedDataParallel', 'wrap_model', 'collect_results']
 
-# %% ../nbs/61_dist.ipynb #2d33f168
+# %% ../nbs/61_dist.ipynb #ccb7aedb
 import datetime, os, re, warnings
 import torch, torch.nn as nn
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from .data.loader import get_dist_info
 
-# %% ../nbs/61_dist.ipynb #0b63b754
+# %% ../nbs/61_dist.ipynb #2d001cef
 def default_device():
     "`'cuda'` when a GPU is visible, else `'cpu'`."
     return 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -26,7 +26,7 @@ def choose_backend(backend=None):
         return 'gloo'
     return backend
 
-# %% ../nbs/61_dist.ipynb #64222f4e
+# %% ../nbs/61_dist.ipynb #a9ea5a61
 def _split_top(s):
     "Split at commas that are not inside brackets."
     parts, depth, cur = [], 0, ''
@@ -51,7 +51,7 @@ def expand_nodelist(nodelist):
         hosts += _expand_range(*m.groups()) if m else [part]
     return hosts
 
-# %% ../nbs/61_dist.ipynb #6eab1e14
+# %% ../nbs/61_dist.ipynb #6b422f3c
 def _need_env(name):
     if name not in os.environ: raise KeyError(f'--launcher slurm needs the environment variable {name}, which srun sets; '
                                               f'run the command under srun (or use --launcher pytorch with torchrun)')
@@ -68,7 +68,7 @@ def slurm_env(port=None):
     os.environ.update(env)
     return env
 
-# %% ../nbs/61_dist.ipynb #af5a9113
+# %% ../nbs/61_dist.ipynb #9b52b7bc
 LAUNCHERS = ('none', 'pytorch', 'slurm')
 
 def init_dist(launcher, backend=None, timeout=1800, port=None, **kwargs):
@@ -83,7 +83,7 @@ def init_dist(launcher, backend=None, timeout=1800, port=None, **kwargs):
     dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout), **kwargs)
     return get_dist_info()
 
-# %% ../nbs/61_dist.ipynb #07f11628
+# %% ../nbs/61_dist.ipynb #0b9c908b
 def _plain_bn(m):
     bn = nn.BatchNorm2d(m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats)
     bn.load_state_dict(m.state_dict()); bn.train(m.training)
@@ -95,7 +95,7 @@ def revert_sync_batchnorm(module):
     for name, child in module.named_children(): setattr(module, name, revert_sync_batchnorm(child))
     return module
 
-# %% ../nbs/61_dist.ipynb #6dd5cd57
+# %% ../nbs/61_dist.ipynb #89126ec8
 def to_device(data, device):
     "`data` (tensors in nested dicts/lists) moved to `device`; everything else as it is."
     if isinstance(data, torch.Tensor): return data.to(device, non_blocking=True)
@@ -103,17 +103,17 @@ def to_device(data, device):
     if isinstance(data, (list, tuple)): return type(data)(to_device(v, device) for v in data)
     return data
 
-# %% ../nbs/61_dist.ipynb #b54cee63
+# %% ../nbs/61_dist.ipynb #60ed703a
 class _StepsMixin:
     "`train_step`, `val_step`, `forward` on device-moved data, and the inner model's attributes."
     def __getattr__(self, name):
         try: return super().__getattr__(name)
         except AttributeError: return getattr(self.__dict__['_modules']['module'], name)
 
-class SegDataParallel(_StepsMixin, nn.Module):
+class SegDataParallel(_StepsMixin, nn.DataParallel):
     "A segmentor on one device: batches from the CPU loader are moved there before each step."
     def __init__(self, module, device=None):
-        super().__init__()
+        nn.Module.__init__(self)     # no replicas or scatter: one device
         self.device = torch.device(device or default_device())
         self.module = module.to(self.device)
         if self.device.type == 'cuda': self.module.to(memory_format=torch.channels_last)
@@ -121,7 +121,7 @@ class SegDataParallel(_StepsMixin, nn.Module):
     def train_step(self, data_batch, optimizer=None, **kw): return self.module.train_step(to_device(data_batch, self.device), optimizer, **kw)
     def val_step(self, data_batch, optimizer=None, **kw): return self.module.val_step(to_device(data_batch, self.device), optimizer, **kw)
 
-# %% ../nbs/61_dist.ipynb #b3b7ac0d
+# %% ../nbs/61_dist.ipynb #8c37a66d
 class SegDistributedDataParallel(_StepsMixin, DistributedDataParallel):
     "DDP whose `train_step`/`val_step` go through DDP's forward, so gradients are averaged over ranks."
     def _through_ddp(self, step, data_batch, optimizer, **kw):
@@ -136,7 +136,7 @@ class SegDistributedDataParallel(_StepsMixin, DistributedDataParallel):
     def train_step(self, data_batch, optimizer=None, **kw): return self._through_ddp('train_step', data_batch, optimizer, **kw)
     def val_step(self, data_batch, optimizer=None, **kw): return self._through_ddp('val_step', data_batch, optimizer, **kw)
 
-# %% ../nbs/61_dist.ipynb #ac9ba673
+# %% ../nbs/61_dist.ipynb #118f4d6b
 def wrap_model(model, distributed=False, device=None, find_unused_parameters=False):
     "The segmentor ready for the runner: on `device` (default: the GPU if any), in DDP when `distributed`."
     device = torch.device(device or default_device())
@@ -147,7 +147,7 @@ def wrap_model(model, distributed=False, device=None, find_unused_parameters=Fal
     ids = [device.index] if device.type == 'cuda' else None
     return SegDistributedDataParallel(model, device_ids=ids, broadcast_buffers=False, find_unused_parameters=find_unused_parameters)
 
-# %% ../nbs/61_dist.ipynb #f68d78e0
+# %% ../nbs/61_dist.ipynb #90883da5
 def collect_results(result_part, size, tmpdir=None):
     "Every rank's list of results, interleaved back into dataset order, on rank 0 (None elsewhere)."
     rank, world = get_dist_info()

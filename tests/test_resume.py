@@ -1,0 +1,69 @@
+"""Fault injection on `segnb train` (tiny config, CPU, deterministic): SIGKILL at an arbitrary iteration then
+`--resume-from latest.pth` reproduces the uninterrupted run's losses exactly; SIGKILLs while checkpoints are being
+written never leave a truncated latest.pth; `--load-from` loads weights only."""
+import os, random, signal, subprocess, time
+import pytest, torch
+from tiny_data import make_tiny_dataset, train_cmd, segnb_env, losses
+
+MAX = 8
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory): return make_tiny_dataset(tmp_path_factory.mktemp('tiny'))
+
+@pytest.fixture(scope='module')
+def reference(data, tmp_path_factory):
+    work = tmp_path_factory.mktemp('ref') / 'run'
+    subprocess.run(train_cmd(work, data, '--no-validate', options=['checkpoint_config.interval=2']), env=segnb_env(),
+                   check=True, capture_output=True, timeout=300)
+    ref = losses(work)
+    assert sorted(ref) == list(range(1, MAX + 1))
+    return ref
+
+def _kill_after_iter(cmd, n):
+    "Run `cmd`, SIGKILL it as soon as it logs iteration `n`; its output."
+    p = subprocess.Popen(cmd, env=segnb_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = ''
+    for line in p.stdout:
+        out += line
+        if f'Iter [{n}/{MAX}]' in line: p.kill(); break
+    p.wait(timeout=60)
+    return out
+
+def test_sigkill_then_resume_matches_uninterrupted(data, reference, tmp_path):
+    work, kill_at = tmp_path / 'run', random.Random().randint(3, MAX - 1)   # an arbitrary iteration after the first checkpoint
+    _kill_after_iter(train_cmd(work, data, '--no-validate', options=['checkpoint_config.interval=2']), kill_at)
+    saved = torch.load(work / 'latest.pth', weights_only=True)['meta']['iter']
+    assert saved == kill_at // 2 * 2, f'killed after iter {kill_at}, latest.pth holds iter {saved}'
+    time.sleep(1)   # a new log timestamp
+    r = subprocess.run(train_cmd(work, data, '--no-validate', '--resume-from', str(work / 'latest.pth'),
+                                 options=['checkpoint_config.interval=2']), env=segnb_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f'resumed from {work / "latest.pth"}: iter {saved}' in r.stderr and 'RNG state' in r.stderr
+    after = {i: l for i, l in losses(work).items() if i > saved}
+    assert after == {i: reference[i] for i in range(saved + 1, MAX + 1)}, (kill_at, saved)
+
+def test_kills_during_checkpoint_writes_leave_loadable_latest(data, tmp_path):
+    "Checkpoint every iteration and SIGKILL at random moments: latest.pth and every iter_N.pth always load."
+    work, rng = tmp_path / 'run', random.Random()
+    cmd = train_cmd(work, data, '--no-validate', options=['checkpoint_config.interval=1', f'runner.max_iters={MAX}'])
+    for _ in range(3):
+        p = subprocess.Popen(cmd, env=segnb_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for line in p.stdout:
+            if 'Saving checkpoint at' in line: time.sleep(rng.uniform(0, 0.3)); p.kill(); break
+        p.wait(timeout=60)
+        for f in os.listdir(work):
+            if f.endswith('.pth'): torch.load(work / f, weights_only=True)    # raises on a truncated file
+    assert (work / 'latest.pth').exists()
+
+def test_load_from_loads_weights_only(data, reference, tmp_path):
+    src = tmp_path / 'src'
+    subprocess.run(train_cmd(src, data, '--no-validate', options=['runner.max_iters=2', 'checkpoint_config.interval=2']),
+                   env=segnb_env(), check=True, capture_output=True, timeout=300)
+    r = subprocess.run(train_cmd(tmp_path / 'dst', data, '--no-validate', '--load-from', str(src / 'latest.pth'),
+                                 options=['runner.max_iters=2', 'checkpoint_config.interval=2']),
+                       env=segnb_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    log = losses(tmp_path / 'dst')
+    assert sorted(log) == [1, 2]                      # the iteration count starts again at 1
+    assert log[1] != reference[1]                     # but from the loaded weights, not from scratch
+    assert 'resumed from' not in r.stderr

@@ -1,0 +1,85 @@
+"""`segnb` end to end in subprocesses, on the tiny config (tests/configs/tiny_pspnet.py): work-dir layout, test,
+print-config, publish, Ctrl-C, and the errors a user meets first."""
+import os, signal, subprocess, sys, time
+import pytest, torch
+from tiny_data import make_tiny_dataset, train_cmd, segnb_env, losses, TINY_CONFIG, data_options
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory): return make_tiny_dataset(tmp_path_factory.mktemp('tiny'))
+
+@pytest.fixture(scope='module')
+def trained(data, tmp_path_factory):
+    work = tmp_path_factory.mktemp('work') / 'run'
+    r = subprocess.run(train_cmd(work, data), env=segnb_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return work, r
+
+def test_work_dir_layout_like_mmseg(trained):
+    work, r = trained
+    files = sorted(os.listdir(work))
+    stamp = [f[:-4] for f in files if f.endswith('.log') and not f.endswith('.json')][0]
+    assert files == sorted([f'{stamp}.log', f'{stamp}.log.json', 'best_mIoU_iter_8.pth', 'iter_4.pth', 'iter_8.pth',
+                            'latest.pth', 'tiny_pspnet.py'])
+    assert os.path.realpath(work / 'latest.pth') == os.path.realpath(work / 'iter_8.pth')
+    log = (work / f'{stamp}.log').read_text()
+    assert 'Iter [8/8]' in log and 'eta:' in log and 'per class results:' in log and '| square' in log
+    ckpt = torch.load(work / 'iter_8.pth', weights_only=True)
+    assert ckpt['meta']['CLASSES'] == ('background', 'square', 'disk') and ckpt['meta']['iter'] == 8
+    assert sorted(losses(work)) == list(range(1, 9))
+
+def test_test_command_and_publish(trained, data, tmp_path):
+    work, _ = trained
+    r = subprocess.run([sys.executable, '-m', 'segnb', 'test', TINY_CONFIG, str(work / 'latest.pth'), '--eval', 'mIoU',
+                        '--work-dir', str(tmp_path), '--show-dir', str(tmp_path / 'show'), '--cfg-options', *data_options(data)],
+                       env=segnb_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'per class results:' in r.stdout + r.stderr and len(os.listdir(tmp_path / 'show')) == 4
+    assert any(f.startswith('eval_single_scale_') for f in os.listdir(tmp_path))
+    from segnb.cli import main
+    assert main(['publish', str(work / 'iter_8.pth'), str(tmp_path / 'tiny.pth')]) == 0
+    pub = [f for f in os.listdir(tmp_path) if f.startswith('tiny-') and f.endswith('.pth')]
+    assert len(pub) == 1 and 'optimizer' not in torch.load(tmp_path / pub[0], weights_only=True)
+
+def test_print_config_and_flops(capsys):
+    from segnb.cli import main
+    assert main(['print-config', TINY_CONFIG, '--cfg-options', 'runner.max_iters=3']) == 0
+    assert "max_iters=3" in capsys.readouterr().out
+    assert main(['flops', TINY_CONFIG, '--shape', '32']) == 0
+    assert 'FLOPs:' in capsys.readouterr().out
+
+def test_ctrl_c_saves_and_exits(data, tmp_path):
+    work = tmp_path / 'run'
+    p = subprocess.Popen(train_cmd(work, data, options=['runner.max_iters=200', 'checkpoint_config.interval=1000']),
+                         env=segnb_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen = ''
+    for line in p.stdout:
+        seen += line
+        if 'Iter [3/200]' in line: p.send_signal(signal.SIGINT); break
+    out, _ = p.communicate(timeout=120)
+    seen += out
+    assert p.returncode == 130, seen[-2000:]
+    saved = [f for f in os.listdir(work) if f.startswith('iter_')]
+    assert len(saved) == 1 and 'Interrupted at iter' in seen and 'resume_from=' in seen
+    assert torch.load(work / 'latest.pth', weights_only=True)['meta']['iter'] == int(saved[0][5:-4])
+
+def test_unwritable_work_dir(data, tmp_path):
+    (tmp_path / 'file').write_text('')
+    r = subprocess.run(train_cmd(tmp_path / 'file' / 'run', data), env=segnb_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and 'is not writable' in r.stderr and 'Traceback' not in r.stderr
+
+def test_unknown_config_name():
+    from segnb.cli import main
+    r = subprocess.run([sys.executable, '-m', 'segnb', 'train', 'pspnet_r50-d8_512x512_20k_voc12aguu'],
+                       env=segnb_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and 'no config' in r.stderr and 'pspnet_r50-d8_512x512_20k_voc12aug' in r.stderr
+
+def test_checkpoint_of_another_model_lists_mismatches(data, tmp_path):
+    from segnb.config import Config
+    from segnb.models.segmentors import build_segmentor
+    from segnb.checkpoint import save_checkpoint
+    cfg = Config.fromfile(TINY_CONFIG); cfg.model.decode_head.num_classes = 5
+    save_checkpoint(build_segmentor(cfg.model), str(tmp_path / 'other.pth'))
+    r = subprocess.run(train_cmd(tmp_path / 'run', data, '--load-from', str(tmp_path / 'other.pth'), '--no-validate',
+                                 options=['runner.max_iters=1']), env=segnb_env(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'size mismatch' in r.stderr and 'decode_head.conv_seg.weight (5, 16, 1, 1) in checkpoint vs (3, 16, 1, 1) in model' in r.stderr
