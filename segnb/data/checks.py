@@ -5,20 +5,23 @@
 # %% auto #0
 __all__ = ['color_mask_to_index', 'save_index_mask', 'check_sample', 'DatasetReport', 'check_dataset']
 
-# %% ../../nbs/26_data.checks.ipynb #f663b160
+# %% ../../nbs/26_data.checks.ipynb #56090dcc
 import os, os.path as osp
 import numpy as np
 from PIL import Image
 from .geometry import decode_bgr, label_lut, BadImageError
 
-# %% ../../nbs/26_data.checks.ipynb #8a3305ec
-def color_mask_to_index(mask, palette, ignore_index=255):
-    "An `[H, W, 3]` colour mask as an `[H, W]` uint8 index mask, via `palette` (one `[r, g, b]` per class)."
-    mask, palette = np.asarray(mask)[..., :3].astype(np.int64), np.asarray(palette, dtype=np.int64)
-    codes, pal_codes = (mask[..., 0] << 16) | (mask[..., 1] << 8) | mask[..., 2], (palette[:, 0] << 16) | (palette[:, 1] << 8) | palette[:, 2]
+# %% ../../nbs/26_data.checks.ipynb #7487f64e
+def _rgb_codes(rgb): return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+
+def color_mask_to_index(mask, palette, ignore_index=255, ignore_color=None):
+    "An `[H, W, 3]` colour mask as an `[H, W]` uint8 index mask, via `palette` (`ignore_color` becomes `ignore_index`)."
+    codes = _rgb_codes(np.asarray(mask)[..., :3].astype(np.int64))
+    pal_codes = _rgb_codes(np.asarray(palette, dtype=np.int64))
     out = np.full(codes.shape, ignore_index, np.uint8)
     for i, c in enumerate(pal_codes): out[codes == c] = i
-    unknown = np.unique(codes[~np.isin(codes, pal_codes)])
+    known = pal_codes if ignore_color is None else np.append(pal_codes, _rgb_codes(np.array(ignore_color, np.int64)))
+    unknown = np.unique(codes[~np.isin(codes, known)])
     if len(unknown):
         cols = [((c >> 16) & 255, (c >> 8) & 255, c & 255) for c in unknown[:5].tolist()]
         raise ValueError(f'colours {cols}{" ..." if len(unknown) > 5 else ""} are not in the palette; fix the palette '
@@ -32,7 +35,7 @@ def save_index_mask(index_mask, filename, palette):
     im.putpalette(np.asarray(palette, np.uint8).flatten().tolist())
     im.save(filename)
 
-# %% ../../nbs/26_data.checks.ipynb #d4611646
+# %% ../../nbs/26_data.checks.ipynb #3ded13dd
 def _num_classes(ds): return len(ds.CLASSES) if ds.CLASSES is not None else None
 
 def _mask_problems(ds, seg_file, arr, img_hw, lut):
@@ -72,7 +75,7 @@ def check_sample(ds, idx, lut, color_masks):
     mask_errs, values = _mask_problems(ds, seg_file, arr.reshape(arr.shape[:2]), img_hw, lut)
     return errs + mask_errs, values
 
-# %% ../../nbs/26_data.checks.ipynb #ff856bd4
+# %% ../../nbs/26_data.checks.ipynb #6611b824
 class DatasetReport:
     "The errors and warnings `check_dataset` found."
     def __init__(self, n, errors, warnings): self.n, self.errors, self.warnings = n, errors, warnings
@@ -95,7 +98,8 @@ def _color_mask_advice(ds, color_masks, out_dir):
         return [f'{len(color_masks)} masks are RGB colour images: masks must hold class indices. To convert them with this '
                 f"dataset's palette run dataset.check(convert_color_masks_to='some/dir') and set ann_dir to that dir"]
     for f, arr in color_masks:
-        save_index_mask(color_mask_to_index(arr, ds.PALETTE, ds.ignore_index), osp.join(out_dir, osp.relpath(f, ds.ann_dir)), ds.PALETTE)
+        index = color_mask_to_index(arr, ds.PALETTE, ds.ignore_index, getattr(ds, 'IGNORE_COLOR', None))
+        save_index_mask(index, osp.join(out_dir, osp.relpath(f, ds.ann_dir)), ds.PALETTE)
     return [f'wrote {len(color_masks)} index masks to {out_dir!r}: set ann_dir={out_dir!r}']
 
 def check_dataset(ds, convert_color_masks_to=None, strict=False, verbose=True):

@@ -7,7 +7,7 @@ __all__ = ['CITYSCAPES_TRAIN_IDS', 'ADE_CLASSES', 'ADE_PALETTE', 'print_log', 's
            'PascalVOCDataset', 'download_voc', 'labelids_to_trainids', 'trainids_to_labelids', 'convert_cityscapes',
            'CityscapesDataset', 'ADE20KDataset', 'ConcatDataset', 'RepeatDataset']
 
-# %% ../../nbs/20_data.datasets.ipynb #9f027c17
+# %% ../../nbs/20_data.datasets.ipynb #9d574088
 import os, os.path as osp, warnings, logging
 from collections import OrderedDict
 import numpy as np, torch
@@ -16,7 +16,7 @@ from torch.utils.data import Dataset, ConcatDataset as _TorchConcatDataset
 from ..registry import DATASETS
 from .transforms import Compose, LoadAnnotations, BadImageError
 
-# %% ../../nbs/20_data.datasets.ipynb #1c0649be
+# %% ../../nbs/20_data.datasets.ipynb #8182e86c
 def print_log(msg, logger=None):
     "mmcv's `print_log`: print, send to a `logging.Logger`, or stay quiet for `'silent'`."
     if logger is None: print(msg)
@@ -35,7 +35,7 @@ def read_split(split):
                                 f'(a relative split is joined to data_root)')
     with open(split) as f: return [l.strip() for l in f if l.strip()]
 
-# %% ../../nbs/20_data.datasets.ipynb #88b30185
+# %% ../../nbs/20_data.datasets.ipynb #c2231288
 def _classes_from(classes):
     if isinstance(classes, str):
         if osp.isfile(classes):
@@ -60,7 +60,7 @@ def _check_palette(palette, classes):
                          f'give one [r, g, b] per class, in class order')
     return palette
 
-# %% ../../nbs/20_data.datasets.ipynb #992be917
+# %% ../../nbs/20_data.datasets.ipynb #310cbe8b
 @DATASETS.register_module()
 class CustomDataset(Dataset):
     "mmseg 0.30's `CustomDataset`: image/mask pairs from folders (or a split file), run through a pipeline."
@@ -185,7 +185,7 @@ class CustomDataset(Dataset):
         from segnb.data.checks import check_dataset
         return check_dataset(self, **kwargs)
 
-# %% ../../nbs/20_data.datasets.ipynb #6bbf02de
+# %% ../../nbs/20_data.datasets.ipynb #edd173a1
 def _flatten_metrics(ret, class_names):
     out = OrderedDict()
     for k, v in ret.items():
@@ -195,7 +195,7 @@ def _flatten_metrics(ret, class_names):
         if k != 'aAcc': out.update({f'{k}.{n}': np.round(v[i] * 100, 2) / 100.0 for i, n in enumerate(class_names)})
     return out
 
-# %% ../../nbs/20_data.datasets.ipynb #7a2e650b
+# %% ../../nbs/20_data.datasets.ipynb #bd793ecf
 @DATASETS.register_module()
 class PascalVOCDataset(CustomDataset):
     "Pascal VOC 2012: `JPEGImages/*.jpg` with palette PNG masks, listed by a split file."
@@ -205,11 +205,13 @@ class PascalVOCDataset(CustomDataset):
                [128, 128, 128], [64, 0, 0], [192, 0, 0], [64, 128, 0], [192, 128, 0], [64, 0, 128], [192, 0, 128],
                [64, 128, 128], [192, 128, 128], [0, 64, 0], [128, 64, 0], [0, 192, 0], [128, 192, 0], [0, 64, 128]]
 
+    IGNORE_COLOR = (224, 224, 192)   # the colour of index 255 (object borders) in VOC's palette PNGs
+
     def __init__(self, split, **kwargs):
         if split is None: raise ValueError('PascalVOCDataset needs a split file, e.g. split="ImageSets/Segmentation/train.txt"')
         super().__init__(img_suffix='.jpg', seg_map_suffix='.png', split=split, **kwargs)
 
-# %% ../../nbs/20_data.datasets.ipynb #ebe42b79
+# %% ../../nbs/20_data.datasets.ipynb #319f69bc
 def download_voc(root='data', year='2012', archive=None):
     "Download (or, given `archive`, just extract) VOC `year` into `root/VOCdevkit/VOC{year}`; returns that path."
     from torchvision.datasets.voc import DATASET_YEAR_DICT
@@ -223,7 +225,7 @@ def download_voc(root='data', year='2012', archive=None):
     if missing: raise FileNotFoundError(f'{path} lacks {missing} after extracting: is this a VOC{year} trainval archive?')
     return path
 
-# %% ../../nbs/20_data.datasets.ipynb #5316de70
+# %% ../../nbs/20_data.datasets.ipynb #92dbe12a
 CITYSCAPES_TRAIN_IDS = {7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9, 23: 10, 24: 11, 25: 12,
                         26: 13, 27: 14, 28: 15, 31: 16, 32: 17, 33: 18}
 
@@ -247,7 +249,7 @@ def convert_cityscapes(gt_dir):
         Image.fromarray(labelids_to_trainids(np.array(Image.open(src)))).save(src.replace('_labelIds.png', '_labelTrainIds.png'))
     return len(files)
 
-# %% ../../nbs/20_data.datasets.ipynb #94443a9c
+# %% ../../nbs/20_data.datasets.ipynb #a0b610e8
 def _write_pngs(results, names, imgfile_prefix, to_png):
     os.makedirs(imgfile_prefix, exist_ok=True)
     out = []
@@ -283,7 +285,7 @@ class CityscapesDataset(CustomDataset):
                                       "csEvalPixelLevelSemanticLabeling on them; or use metric='mIoU'")
         return super().evaluate(results, metrics, logger, **kwargs)
 
-# %% ../../nbs/20_data.datasets.ipynb #46148def
+# %% ../../nbs/20_data.datasets.ipynb #16beae9b
 ADE_CLASSES = (
     'wall', 'building', 'sky', 'floor', 'tree', 'ceiling', 'road', 'bed ', 'windowpane', 'grass', 'cabinet', 'sidewalk',
     'person', 'earth', 'door', 'table', 'mountain', 'plant', 'curtain', 'chair', 'car', 'water', 'painting', 'sofa',
@@ -332,7 +334,7 @@ class ADE20KDataset(CustomDataset):
         names = [self.img_infos[i]['filename'] for i in indices]
         return _write_pngs(results, names, imgfile_prefix, lambda r: Image.fromarray((r + 1).astype(np.uint8)))
 
-# %% ../../nbs/20_data.datasets.ipynb #046b8b5a
+# %% ../../nbs/20_data.datasets.ipynb #6e1a0dea
 @DATASETS.register_module()
 class ConcatDataset(_TorchConcatDataset):
     "Datasets end to end, with mmseg's `evaluate`, `pre_eval` and `format_results` routed to each part."
