@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['ConfigKeyError', 'ConfigDict', 'Config']
 
-# %% ../nbs/01_config.ipynb #e87b68f4
+# %% ../nbs/01_config.ipynb #b1dcb147
 import copy, difflib, json, os, os.path as osp, re, types, warnings
 from pathlib import Path
 from segnb.config_tools import (CONFIG_EXTS, DictAction, configs_dir, dump_yaml, find_config, format_python,
@@ -14,7 +14,7 @@ from segnb.config_tools import (CONFIG_EXTS, DictAction, configs_dir, dump_yaml,
 BASE_KEY, DELETE_KEY, DEPRECATION_KEY = '_base_', '_delete_', '_deprecation_'
 RESERVED_KEYS = ('filename', 'text', 'pretty_text')
 
-# %% ../nbs/01_config.ipynb #6b8aec30
+# %% ../nbs/01_config.ipynb #ab353641
 class ConfigKeyError(KeyError):
     "A `KeyError` that prints its message as written (a plain `KeyError` prints the repr of its argument)."
     def __str__(self): return str(self.args[0]) if self.args else ''
@@ -62,7 +62,7 @@ class ConfigDict(dict):
     def __deepcopy__(self, memo): return ConfigDict({k: copy.deepcopy(v, memo) for k, v in self.items()})
     def to_dict(self): return _to_plain(self)
 
-# %% ../nbs/01_config.ipynb #788ed468
+# %% ../nbs/01_config.ipynb #57d08b4e
 _BASE_REF = re.compile(r'\{\{\s*' + BASE_KEY + r'\.([\w\.]+)\s*\}\}')
 
 def _substitute_predefined_vars(text, filename):
@@ -86,7 +86,7 @@ def _mark_base_refs(text, quote):
         return f'"{name}"' if m.group(1) and m.group(1) == m.group(3) else f'{m.group(1)}"{name}"{m.group(3)}'
     return _QUOTED_BASE_REF.sub(sub, text), refs
 
-# %% ../nbs/01_config.ipynb #a8b8bf45
+# %% ../nbs/01_config.ipynb #2f2dfe04
 class _BaseRef:
     "What a `{{ _base_.x }}` placeholder evaluates to while a Python config runs."
     def __init__(self, key): self.key = key
@@ -108,17 +108,18 @@ def _run_py(text, filename, refs):
     return {k: v for k, v in ns.items() if not k.startswith('__') and k not in refs
             and not isinstance(v, (types.ModuleType, types.FunctionType))}
 
-# %% ../nbs/01_config.ipynb #36a46f89
+# %% ../nbs/01_config.ipynb #125f14ff
 def _parse_file(text, filename):
     "The dict of one file (its `_base_` still unresolved) and its `{{ _base_.x }}` placeholders."
     text, refs = _mark_base_refs(text, quote=not filename.endswith('.py'))
     cfg = _run_py(text, filename, refs) if filename.endswith('.py') else parse_json_yaml(text, filename)
     if cfg is None: cfg = {}
     if not isinstance(cfg, dict):
-        raise TypeError(f'config file {filename} must hold a mapping of keys to values, got a {type(cfg).__name__}')
+        raise TypeError(f'config file {filename} must hold a mapping of keys to values, got a {type(cfg).__name__}; '
+                        f'write `key: value` entries at the top level')
     return cfg, refs
 
-# %% ../nbs/01_config.ipynb #ca62890b
+# %% ../nbs/01_config.ipynb #748e6325
 def _record(sources, path, value, origin):
     "Forget what `sources` knew under `path` and credit `origin` with `value` and everything inside it."
     for p in [p for p in sources if p[:len(path)] == path]: del sources[p]
@@ -128,14 +129,14 @@ def _record(sources, path, value, origin):
 
 def _dotted(path): return '.'.join(map(str, path)) or '(top level)'
 
-# %% ../nbs/01_config.ipynb #ccdc49dc
+# %% ../nbs/01_config.ipynb #c1b02a16
 def _check_delete_flag(v, path, origin):
     flag = v.get(DELETE_KEY, False)
     if not isinstance(flag, bool):
         raise ValueError(f'{origin}: {_dotted(path)}.{DELETE_KEY} must be True or False, got {flag!r}')
     return flag
 
-# %% ../nbs/01_config.ipynb #630fc8a3
+# %% ../nbs/01_config.ipynb #8f000e66
 def _merge_list_item(a_v, b, k, path, sources, origin):
     "Merge an override into element `k` of the list `b` (`pipeline.1.img_scale=...`)."
     i = int(k)
@@ -176,7 +177,7 @@ def _nothing_to_delete(path, origin):
                     f'there is nothing to delete (mmcv would leave {DELETE_KEY} in the dict and the build would fail '
                     f'later). Remove {DELETE_KEY}=True, or check the key name.')
 
-# %% ../nbs/01_config.ipynb #08c511b3
+# %% ../nbs/01_config.ipynb #9c017dbf
 def _check_file(filename, included_by):
     by = f' (a _base_ of {included_by})' if included_by else ''
     if not osp.isfile(filename): raise FileNotFoundError(f'config file {filename}{by} does not exist; check the path '
@@ -198,7 +199,7 @@ def _warn_deprecated(cfg, filename):
     if 'reference' in info: msg += f' More information can be found at {info["reference"]}'
     warnings.warn(msg, DeprecationWarning)
 
-# %% ../nbs/01_config.ipynb #9702ef99
+# %% ../nbs/01_config.ipynb #3dc36ab2
 def _merge_bases(bases, filename, chain):
     "Load each base and put them side by side, refusing a top-level key that two bases both set."
     merged, sources, texts, owner = {}, {}, [], {}
@@ -215,9 +216,10 @@ def _merge_bases(bases, filename, chain):
 def _resolve_refs(v, refs, base, filename):
     "Replace `{{ _base_.x }}` placeholders by the bases' values (whole values, or text inside strings)."
     if isinstance(v, _BaseRef) or (isinstance(v, str) and v in refs):
-        return copy.deepcopy(_lookup(base, (v.key if isinstance(v, _BaseRef) else refs[v]).split('.'), filename))
+        key = v.key if isinstance(v, _BaseRef) else refs[v]
+        return copy.deepcopy(_lookup(base, key.split('.'), f'{filename}: {{{{ _base_.{key} }}}}'))
     if isinstance(v, str) and '_segnb_base_ref_' in v:
-        return re.sub(r'_segnb_base_ref_\d+_', lambda m: str(_lookup(base, refs[m.group()].split('.'), filename)), v)
+        return re.sub(r'_segnb_base_ref_\d+_', lambda m: str(_resolve_refs(m.group(), refs, base, filename)), v)
     if isinstance(v, dict): return {k: _resolve_refs(o, refs, base, filename) for k, o in v.items()}
     if type(v) in (list, tuple): return type(v)(_resolve_refs(o, refs, base, filename) for o in v)
     return v
@@ -232,13 +234,14 @@ def _lookup(d, keys, where):
             raise ConfigKeyError(f'{where}: {".".join(keys)!r} not found: {k!r} is not in {_dotted(keys[:i])} ({have})')
     return d
 
-# %% ../nbs/01_config.ipynb #aec878d3
+# %% ../nbs/01_config.ipynb #c142ad95
 def _load(filename, use_predefined_variables=True, chain=()):
     "(merged dict, text, sources) of a config file and all its bases, mmcv's `_file2dict`."
     filename = osp.abspath(osp.expanduser(filename))
     _check_file(filename, chain[-1] if chain else None)
     if filename in chain:
-        raise RecursionError(f'config file {filename} includes itself through _base_: {" -> ".join(chain + (filename,))}')
+        raise RecursionError(f'config file {filename} includes itself through _base_: {" -> ".join(chain + (filename,))}; '
+                             f'remove one _base_ entry of that loop')
     with open(filename, encoding='utf-8') as f: raw = f.read()
     text = _substitute_predefined_vars(raw, filename) if use_predefined_variables else raw
     cfg, refs = _parse_file(text, filename)
@@ -256,7 +259,7 @@ def _load(filename, use_predefined_variables=True, chain=()):
     cfg = _resolve_refs(cfg, refs, base, filename)
     return _merge_a_into_b(cfg, base, False, (), sources, filename), '\n'.join(texts + [cfg_text]), sources
 
-# %% ../nbs/01_config.ipynb #c33d9231
+# %% ../nbs/01_config.ipynb #86210e4b
 def _check_classes(d, sources, path=()):
     "Refuse `classes='water'`: a str names a file of class names, so a bare word is almost always a missing comma."
     for k, v in d.items():
@@ -276,7 +279,7 @@ def _source(sources, path):
         if tuple(path[:n]) in sources: return sources[tuple(path[:n])]
     return None
 
-# %% ../nbs/01_config.ipynb #4b759c57
+# %% ../nbs/01_config.ipynb #7ff4658e
 class Config:
     "A config file's merged dict with attribute access, its text and file name, and where each key came from."
     def __init__(self, cfg_dict=None, cfg_text=None, filename=None, sources=None):

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['format_python', 'DictAction', 'import_modules_from_strings', 'configs_dir', 'list_configs', 'find_config']
 
-# %% ../nbs/03_config_tools.ipynb #63d6fa01
+# %% ../nbs/03_config_tools.ipynb #c6859b0b
 import difflib, importlib, json, keyword, os.path as osp, warnings
 from argparse import Action, ArgumentError
 from pathlib import Path
@@ -13,7 +13,7 @@ import yaml
 
 CONFIG_EXTS = ('.py', '.json', '.yaml', '.yml')
 
-# %% ../nbs/03_config_tools.ipynb #6c92b97a
+# %% ../nbs/03_config_tools.ipynb #9158cb09
 class _TupleSafeLoader(yaml.SafeLoader): "Safe YAML loading that also reads `!!python/tuple`, which `dump` writes."
 _TupleSafeLoader.add_constructor('tag:yaml.org,2002:python/tuple', lambda l, n: tuple(l.construct_sequence(n)))
 class _TupleSafeDumper(yaml.SafeDumper): "Safe YAML dumping that keeps tuples as `!!python/tuple`."
@@ -23,7 +23,8 @@ def parse_json_yaml(text, filename):
     "Parse JSON or YAML text, naming the file, line and fix on failure."
     try: return json.loads(text) if filename.endswith('.json') else yaml.load(text, Loader=_TupleSafeLoader)
     except json.JSONDecodeError as e:
-        raise ValueError(f'invalid JSON in config file {filename}, line {e.lineno} column {e.colno}: {e.msg}') from None
+        raise ValueError(f'invalid JSON in config file {filename}, line {e.lineno} column {e.colno}: {e.msg} '
+                         f'(JSON allows no trailing commas, comments or single quotes)') from None
     except yaml.YAMLError as e:
         tab = ' YAML does not allow tabs for indentation: replace them with spaces.' if '\t' in text else ''
         raise ValueError(f'invalid YAML in config file {filename}: {e}.{tab}') from None
@@ -32,7 +33,7 @@ def dump_yaml(cfg_dict):
     "YAML text for a config dict; tuples stay tuples (`!!python/tuple`), which `parse_json_yaml` reads back."
     return yaml.dump(cfg_dict, Dumper=_TupleSafeDumper, sort_keys=False)
 
-# %% ../nbs/03_config_tools.ipynb #2d55191c
+# %% ../nbs/03_config_tools.ipynb #d06a647a
 def format_python(cfg_dict):
     "Python source (`key = value` lines) for a config dict, which `Config.fromfile` reads back to an equal dict."
     for k in cfg_dict:
@@ -70,7 +71,7 @@ def _format_flat(v):
                   f'instead (only dicts, lists, tuples, str, numbers, bools and None round-trip)')
     return repr(name)
 
-# %% ../nbs/03_config_tools.ipynb #a974aca9
+# %% ../nbs/03_config_tools.ipynb #3e7a1698
 class DictAction(Action):
     "argparse action for `--cfg-options a.b=1 c=1,2 d=[(1,2),(3,4)] e=true f=None` (mmcv's `DictAction`)."
     @staticmethod
@@ -116,7 +117,7 @@ class DictAction(Action):
             except ValueError as e: raise ArgumentError(self, f'cannot parse {kv!r}: {e}') from None
         setattr(namespace, self.dest, options)
 
-# %% ../nbs/03_config_tools.ipynb #db4ad523
+# %% ../nbs/03_config_tools.ipynb #3bae16af
 def import_modules_from_strings(imports, allow_failed_imports=False, filename=None):
     "Import the modules named in a config's `custom_imports=dict(imports=[...], allow_failed_imports=False)`."
     allow = allow_failed_imports
@@ -134,7 +135,7 @@ def import_modules_from_strings(imports, allow_failed_imports=False, filename=No
             warnings.warn(f'{name} failed to import and is ignored.', UserWarning); mods.append(None)
     return mods
 
-# %% ../nbs/03_config_tools.ipynb #ff58da1d
+# %% ../nbs/03_config_tools.ipynb #d55c7122
 def configs_dir():
     "The folder of the configs shipped inside the segnb package."
     import segnb
