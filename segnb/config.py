@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['ConfigKeyError', 'ConfigDict', 'Config']
 
-# %% ../nbs/01_config.ipynb #b1dcb147
+# %% ../nbs/01_config.ipynb #36e69c3e
 import copy, difflib, json, os, os.path as osp, re, types, warnings
 from pathlib import Path
 from segnb.config_tools import (CONFIG_EXTS, DictAction, configs_dir, dump_yaml, find_config, format_python,
@@ -14,7 +14,7 @@ from segnb.config_tools import (CONFIG_EXTS, DictAction, configs_dir, dump_yaml,
 BASE_KEY, DELETE_KEY, DEPRECATION_KEY = '_base_', '_delete_', '_deprecation_'
 RESERVED_KEYS = ('filename', 'text', 'pretty_text')
 
-# %% ../nbs/01_config.ipynb #ab353641
+# %% ../nbs/01_config.ipynb #75d9cb2f
 class ConfigKeyError(KeyError):
     "A `KeyError` that prints its message as written (a plain `KeyError` prints the repr of its argument)."
     def __str__(self): return str(self.args[0]) if self.args else ''
@@ -59,10 +59,11 @@ class ConfigDict(dict):
         try: del self[k]
         except KeyError: raise AttributeError(_missing_msg(self, k)) from None
     def copy(self): return ConfigDict(self)
+    def __dir__(self): return list(super().__dir__()) + [k for k in self if isinstance(k, str) and k.isidentifier()]
     def __deepcopy__(self, memo): return ConfigDict({k: copy.deepcopy(v, memo) for k, v in self.items()})
     def to_dict(self): return _to_plain(self)
 
-# %% ../nbs/01_config.ipynb #57d08b4e
+# %% ../nbs/01_config.ipynb #a536940e
 _BASE_REF = re.compile(r'\{\{\s*' + BASE_KEY + r'\.([\w\.]+)\s*\}\}')
 
 def _substitute_predefined_vars(text, filename):
@@ -86,7 +87,7 @@ def _mark_base_refs(text, quote):
         return f'"{name}"' if m.group(1) and m.group(1) == m.group(3) else f'{m.group(1)}"{name}"{m.group(3)}'
     return _QUOTED_BASE_REF.sub(sub, text), refs
 
-# %% ../nbs/01_config.ipynb #2f2dfe04
+# %% ../nbs/01_config.ipynb #d0779638
 class _BaseRef:
     "What a `{{ _base_.x }}` placeholder evaluates to while a Python config runs."
     def __init__(self, key): self.key = key
@@ -108,7 +109,7 @@ def _run_py(text, filename, refs):
     return {k: v for k, v in ns.items() if not k.startswith('__') and k not in refs
             and not isinstance(v, (types.ModuleType, types.FunctionType))}
 
-# %% ../nbs/01_config.ipynb #125f14ff
+# %% ../nbs/01_config.ipynb #0d6286dd
 def _parse_file(text, filename):
     "The dict of one file (its `_base_` still unresolved) and its `{{ _base_.x }}` placeholders."
     text, refs = _mark_base_refs(text, quote=not filename.endswith('.py'))
@@ -119,7 +120,7 @@ def _parse_file(text, filename):
                         f'write `key: value` entries at the top level')
     return cfg, refs
 
-# %% ../nbs/01_config.ipynb #748e6325
+# %% ../nbs/01_config.ipynb #241e4f25
 def _record(sources, path, value, origin):
     "Forget what `sources` knew under `path` and credit `origin` with `value` and everything inside it."
     for p in [p for p in sources if p[:len(path)] == path]: del sources[p]
@@ -129,14 +130,14 @@ def _record(sources, path, value, origin):
 
 def _dotted(path): return '.'.join(map(str, path)) or '(top level)'
 
-# %% ../nbs/01_config.ipynb #c1b02a16
+# %% ../nbs/01_config.ipynb #dc5ed7a9
 def _check_delete_flag(v, path, origin):
     flag = v.get(DELETE_KEY, False)
     if not isinstance(flag, bool):
         raise ValueError(f'{origin}: {_dotted(path)}.{DELETE_KEY} must be True or False, got {flag!r}')
     return flag
 
-# %% ../nbs/01_config.ipynb #8f000e66
+# %% ../nbs/01_config.ipynb #4c786b10
 def _merge_list_item(a_v, b, k, path, sources, origin):
     "Merge an override into element `k` of the list `b` (`pipeline.1.img_scale=...`)."
     i = int(k)
@@ -177,7 +178,7 @@ def _nothing_to_delete(path, origin):
                     f'there is nothing to delete (mmcv would leave {DELETE_KEY} in the dict and the build would fail '
                     f'later). Remove {DELETE_KEY}=True, or check the key name.')
 
-# %% ../nbs/01_config.ipynb #9c017dbf
+# %% ../nbs/01_config.ipynb #3cdb75a6
 def _check_file(filename, included_by):
     by = f' (a _base_ of {included_by})' if included_by else ''
     if not osp.isfile(filename): raise FileNotFoundError(f'config file {filename}{by} does not exist; check the path '
@@ -199,7 +200,7 @@ def _warn_deprecated(cfg, filename):
     if 'reference' in info: msg += f' More information can be found at {info["reference"]}'
     warnings.warn(msg, DeprecationWarning)
 
-# %% ../nbs/01_config.ipynb #3dc36ab2
+# %% ../nbs/01_config.ipynb #14887968
 def _merge_bases(bases, filename, chain):
     "Load each base and put them side by side, refusing a top-level key that two bases both set."
     merged, sources, texts, owner = {}, {}, [], {}
@@ -234,7 +235,7 @@ def _lookup(d, keys, where):
             raise ConfigKeyError(f'{where}: {".".join(keys)!r} not found: {k!r} is not in {_dotted(keys[:i])} ({have})')
     return d
 
-# %% ../nbs/01_config.ipynb #c142ad95
+# %% ../nbs/01_config.ipynb #9542bb6e
 def _load(filename, use_predefined_variables=True, chain=()):
     "(merged dict, text, sources) of a config file and all its bases, mmcv's `_file2dict`."
     filename = osp.abspath(osp.expanduser(filename))
@@ -259,7 +260,7 @@ def _load(filename, use_predefined_variables=True, chain=()):
     cfg = _resolve_refs(cfg, refs, base, filename)
     return _merge_a_into_b(cfg, base, False, (), sources, filename), '\n'.join(texts + [cfg_text]), sources
 
-# %% ../nbs/01_config.ipynb #86210e4b
+# %% ../nbs/01_config.ipynb #74a2be46
 def _check_classes(d, sources, path=()):
     "Refuse `classes='water'`: a str names a file of class names, so a bare word is almost always a missing comma."
     for k, v in d.items():
@@ -279,7 +280,7 @@ def _source(sources, path):
         if tuple(path[:n]) in sources: return sources[tuple(path[:n])]
     return None
 
-# %% ../nbs/01_config.ipynb #7ff4658e
+# %% ../nbs/01_config.ipynb #a9e77d37
 class Config:
     "A config file's merged dict with attribute access, its text and file name, and where each key came from."
     def __init__(self, cfg_dict=None, cfg_text=None, filename=None, sources=None):
@@ -322,6 +323,7 @@ class Config:
     def __len__(self): return len(self._cfg_dict)
     def __iter__(self): return iter(self._cfg_dict)
     def __contains__(self, k): return k in self._cfg_dict
+    def __dir__(self): return list(super().__dir__()) + dir(self._cfg_dict)
     def __getattr__(self, name):
         if name in ('_cfg_dict', '_filename', '_text', '_sources'): raise AttributeError(name)   # while unpickling
         return getattr(self._cfg_dict, name)
