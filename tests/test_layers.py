@@ -22,10 +22,21 @@ def test_syncbn_without_process_group_is_bn_with_one_warning(monkeypatch):
     assert len([x for x in w if 'SyncBN needs an initialised torch.distributed process group' in str(x.message)]) == 1
 
 
-def test_syncbn_with_process_group_is_syncbn(monkeypatch):
+def test_syncbn_with_process_group_and_gpu_is_syncbn(monkeypatch):
     monkeypatch.setattr(torch.distributed, 'is_initialized', lambda: True)
+    monkeypatch.setattr(torch.accelerator, 'is_available', lambda: True)
     name, layer = build_norm_layer(dict(type='SyncBN'), 8)
     assert name == 'bn' and type(layer) is nn.SyncBatchNorm
+
+
+def test_syncbn_in_cpu_only_process_group_is_bn(monkeypatch):
+    """torch's SyncBatchNorm raises on CPU tensors in training, so a Gloo (CPU) job gets BN, with the reason."""
+    monkeypatch.setattr(torch.distributed, 'is_initialized', lambda: True)
+    monkeypatch.setattr(torch.accelerator, 'is_available', lambda: False)
+    monkeypatch.setattr(L, '_SYNCBN_WARNED', False)
+    with pytest.warns(UserWarning, match='SyncBN only runs on GPU/XPU tensors in torch and this machine has none'):
+        name, layer = build_norm_layer(dict(type='SyncBN'), 8)
+    assert name == 'bn' and type(layer) is nn.BatchNorm2d
 
 
 def test_conv_module_equals_torch_layers():

@@ -6,7 +6,7 @@
 __all__ = ['build_conv_layer', 'build_activation_layer', 'infer_abbr', 'build_norm_layer', 'kaiming_init', 'constant_init',
            'ConvModule', 'DepthwiseSeparableConvModule', 'resize']
 
-# %% ../../nbs/10_models.layers.ipynb #3dccc16a
+# %% ../../nbs/10_models.layers.ipynb #dc22b8c0
 import warnings
 import torch
 import torch.nn as nn
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 import torch.distributed as dist
 from ..registry import CONV_LAYERS, NORM_LAYERS, ACTIVATION_LAYERS, build_from_cfg
 
-# %% ../../nbs/10_models.layers.ipynb #29d52216
+# %% ../../nbs/10_models.layers.ipynb #842080b2
 for _name, _cls in dict(Conv1d=nn.Conv1d, Conv2d=nn.Conv2d, Conv3d=nn.Conv3d, Conv=nn.Conv2d).items():
     CONV_LAYERS.register_module(_name, module=_cls, force=True)
 
@@ -27,7 +27,7 @@ for _cls in [nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ReLU6, nn.ELU, nn.Sig
     ACTIVATION_LAYERS.register_module(module=_cls, force=True)
 ACTIVATION_LAYERS.register_module('HSwish', module=nn.Hardswish, force=True)
 
-# %% ../../nbs/10_models.layers.ipynb #208a41d6
+# %% ../../nbs/10_models.layers.ipynb #5d6a81c5
 def _layer_type(cfg, registry, default=None):
     "Copy `cfg`, pop its `type` and look it up in `registry`, with errors that say what is wrong."
     if cfg is None and default is not None: cfg = dict(type=default)
@@ -49,7 +49,7 @@ def build_activation_layer(cfg):
     "Build the activation layer `cfg` names, e.g. `dict(type='ReLU', inplace=True)`."
     return build_from_cfg(cfg, ACTIVATION_LAYERS)
 
-# %% ../../nbs/10_models.layers.ipynb #97b5893d
+# %% ../../nbs/10_models.layers.ipynb #4e1a7212
 def infer_abbr(cls):
     "mmcv's abbreviation for a norm class: `bn`, `gn`, `ln`, `in` or `norm_layer` (an `_abbr_` attribute wins)."
     if not isinstance(cls, type): raise TypeError(f'infer_abbr takes a class, got {type(cls).__name__}')
@@ -63,17 +63,25 @@ def infer_abbr(cls):
         if word in name: return abbr
     return 'norm_layer'
 
-# %% ../../nbs/10_models.layers.ipynb #d26242b5
+# %% ../../nbs/10_models.layers.ipynb #5506692a
 _SYNCBN_WARNED = False
 
+def _syncbn_problem():
+    "Why `nn.SyncBatchNorm` cannot work here (no process group, or no accelerator for it), or `None` if it can."
+    if not (dist.is_available() and dist.is_initialized()): return 'needs an initialised torch.distributed process group; none is'
+    acc = getattr(torch, 'accelerator', None)
+    if not (acc.is_available() if acc is not None else torch.cuda.is_available()):
+        return 'only runs on GPU/XPU tensors in torch and this machine has none (CPU/Gloo training normalises per process)'
+    return None
+
 def _syncbn_or_bn(cls):
-    "`nn.SyncBatchNorm` needs a process group; without one, use `nn.BatchNorm2d` and warn once per process."
+    "`nn.SyncBatchNorm` where it can work; otherwise `nn.BatchNorm2d`, with one warning per process."
     global _SYNCBN_WARNED
-    if not issubclass(cls, nn.SyncBatchNorm) or (dist.is_available() and dist.is_initialized()): return cls
+    why = _syncbn_problem() if issubclass(cls, nn.SyncBatchNorm) else None
+    if why is None: return cls
     if not _SYNCBN_WARNED:
-        warnings.warn('SyncBN needs an initialised torch.distributed process group; none is, so SyncBN layers are '
-                      'built as BatchNorm2d (same parameters and checkpoint keys). Use norm_cfg=dict(type="BN") '
-                      'to silence this.', stacklevel=3)
+        warnings.warn(f'SyncBN {why}, so SyncBN layers are built as BatchNorm2d (same parameters and checkpoint keys). '
+                      'Use norm_cfg=dict(type="BN") to silence this.', stacklevel=3)
         _SYNCBN_WARNED = True
     return nn.BatchNorm2d
 
@@ -91,7 +99,7 @@ def build_norm_layer(cfg, num_features, postfix=''):
     for p in layer.parameters(): p.requires_grad = requires_grad
     return name, layer
 
-# %% ../../nbs/10_models.layers.ipynb #855c4a16
+# %% ../../nbs/10_models.layers.ipynb #6ce84ff4
 def kaiming_init(module, a=0, mode='fan_out', nonlinearity='relu', bias=0, distribution='normal'):
     "mmcv's `kaiming_init`: Kaiming normal (or uniform) weight, constant bias."
     init = nn.init.kaiming_uniform_ if distribution == 'uniform' else nn.init.kaiming_normal_
@@ -103,7 +111,7 @@ def constant_init(module, val, bias=0):
     if getattr(module, 'weight', None) is not None: nn.init.constant_(module.weight, val)
     if getattr(module, 'bias', None) is not None: nn.init.constant_(module.bias, bias)
 
-# %% ../../nbs/10_models.layers.ipynb #cc0840ec
+# %% ../../nbs/10_models.layers.ipynb #f7095682
 _PADDING_LAYERS = dict(zero=nn.ZeroPad2d, reflect=nn.ReflectionPad2d, replicate=nn.ReplicationPad2d)
 _NO_INPLACE = ('Tanh', 'PReLU', 'Sigmoid', 'HSigmoid', 'Swish', 'GELU')
 
@@ -113,7 +121,7 @@ def _padding_layer(mode, padding):
         raise KeyError(f'padding_mode {mode!r} is not supported; use one of zeros, circular, {", ".join(_PADDING_LAYERS)}')
     return _PADDING_LAYERS[mode](padding)
 
-# %% ../../nbs/10_models.layers.ipynb #3933e165
+# %% ../../nbs/10_models.layers.ipynb #e21895d9
 class ConvModule(nn.Module):
     "conv -> norm -> activation (in a configurable `order`), built from mmcv-style configs, with mmcv's names."
     _abbr_ = 'conv_block'
@@ -176,7 +184,7 @@ class ConvModule(nn.Module):
             elif layer == 'act' and activate and self.with_activation: x = self.activate(x)
         return x
 
-# %% ../../nbs/10_models.layers.ipynb #05be57df
+# %% ../../nbs/10_models.layers.ipynb #137e3844
 class DepthwiseSeparableConvModule(nn.Module):
     "A depthwise `ConvModule` then a pointwise (1x1) `ConvModule`, as mmcv's (DeepLabV3+ uses it)."
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, norm_cfg=None,
@@ -193,7 +201,7 @@ class DepthwiseSeparableConvModule(nn.Module):
 
     def forward(self, x): return self.pointwise_conv(self.depthwise_conv(x))
 
-# %% ../../nbs/10_models.layers.ipynb #134f36c9
+# %% ../../nbs/10_models.layers.ipynb #a1d9a5c9
 def resize(input, size=None, scale_factor=None, mode='nearest', align_corners=None, warning=True):
     "`F.interpolate`, warning (as mmseg does) when `align_corners=True` meets sizes that do not align."
     if warning and size is not None and align_corners:
