@@ -6,7 +6,7 @@
 __all__ = ['TORCHVISION_URLS', 'OPEN_MMLAB_URLS', 'LoadReport', 'weights_to_cpu', 'atomic_torch_save', 'save_checkpoint',
            'checkpoint_url', 'hub_cache_dir', 'cache_path', 'find_checkpoint', 'load_state_dict', 'load_checkpoint']
 
-# %% ../nbs/02_checkpoint.ipynb #7c693ec1
+# %% ../nbs/02_checkpoint.ipynb #9d4eb90c
 import os, re, time, tempfile, logging
 from collections import OrderedDict, namedtuple
 import torch
@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.distributed as dist
 import segnb
 
-# %% ../nbs/02_checkpoint.ipynb #31f6afc4
+# %% ../nbs/02_checkpoint.ipynb #cf26bf8f
 def _unwrap(model):
     "The module inside a `DataParallel`/`DistributedDataParallel` wrapper (mmcv saves the inner one)."
     wrappers = (nn.DataParallel, nn.parallel.DistributedDataParallel)
@@ -32,7 +32,7 @@ def _plain(x):
     if isinstance(x, (list, tuple)): return type(x)(_plain(v) for v in x)
     return x
 
-# %% ../nbs/02_checkpoint.ipynb #365d68e4
+# %% ../nbs/02_checkpoint.ipynb #f7ca8b4b
 def _meta(model, meta):
     "mmcv's meta (time, version, CLASSES/PALETTE from the model) with the config stored as text."
     if meta is None: meta = {}
@@ -50,7 +50,7 @@ def _optimizer_state(optimizer):
     if isinstance(optimizer, dict): return {k: o.state_dict() for k, o in optimizer.items()}
     return optimizer.state_dict()
 
-# %% ../nbs/02_checkpoint.ipynb #22aa4b7a
+# %% ../nbs/02_checkpoint.ipynb #7a0a663e
 def atomic_torch_save(obj, filename):
     "`torch.save` to a temp file in the target's folder, then `os.replace`: never a truncated `filename`."
     folder = os.path.dirname(os.path.abspath(filename))
@@ -72,7 +72,7 @@ def save_checkpoint(model, filename, optimizer=None, meta=None):
     if optimizer is not None: ckpt['optimizer'] = _optimizer_state(optimizer)
     atomic_torch_save(ckpt, os.fspath(filename))
 
-# %% ../nbs/02_checkpoint.ipynb #04aa35e4
+# %% ../nbs/02_checkpoint.ipynb #747b9758
 _TV = 'https://download.pytorch.org/models/'
 _OMM = 'https://download.openmmlab.com/pretrain/third_party/'
 TORCHVISION_URLS = {
@@ -87,7 +87,7 @@ OPEN_MMLAB_URLS = {'resnet18_v1c': _OMM + 'resnet18_v1c-b5776b93.pth', 'resnet50
 _SCHEMES = {'torchvision://': TORCHVISION_URLS, 'modelzoo://': TORCHVISION_URLS,
             'open-mmlab://': OPEN_MMLAB_URLS, 'openmmlab://': OPEN_MMLAB_URLS}
 
-# %% ../nbs/02_checkpoint.ipynb #44127a68
+# %% ../nbs/02_checkpoint.ipynb #35e28b56
 def checkpoint_url(filename):
     "The published URL behind a `torchvision://`/`open-mmlab://` name or an http(s) URL; `None` for a local path."
     if filename.startswith(('http://', 'https://')): return filename
@@ -108,7 +108,7 @@ def cache_path(url):
     "The file a URL is cached in, named as `torch.hub.load_state_dict_from_url` names it."
     return os.path.join(hub_cache_dir(), os.path.basename(url.split('?')[0]))
 
-# %% ../nbs/02_checkpoint.ipynb #340df141
+# %% ../nbs/02_checkpoint.ipynb #88c8688b
 def _rank():
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
@@ -139,17 +139,30 @@ def find_checkpoint(filename, download=False):
         _download(url, path)
     return path
 
-# %% ../nbs/02_checkpoint.ipynb #c07f90c8
+# %% ../nbs/02_checkpoint.ipynb #b6b57c8c
+def _numpy_safe_globals():
+    "numpy's scalar/array/dtype reconstructors, under their numpy 2 and numpy 1 pickle names."
+    import numpy as np
+    mc = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+    dtypes = [getattr(np.dtypes, n) for n in dir(getattr(np, 'dtypes', None)) if n.endswith('DType')]
+    return [mc.scalar, mc._reconstruct, np.ndarray, np.dtype, *dtypes,
+            (mc.scalar, 'numpy.core.multiarray.scalar'), (mc._reconstruct, 'numpy.core.multiarray._reconstruct')]
+
 def _load_checkpoint(filename, map_location='cpu', weights_only=True, download=False):
     "`torch.load` the file behind `filename` (path, URL or name), safely by default."
     path = find_checkpoint(filename, download=download)
-    try: return torch.load(path, map_location=map_location, weights_only=weights_only)
+    try:
+        if not weights_only: return torch.load(path, map_location=map_location, weights_only=False)
+        with torch.serialization.safe_globals(_numpy_safe_globals()):
+            return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
-        if not weights_only or 'weights_only' not in str(e).lower() and 'unpickl' not in str(e).lower(): raise
-        raise RuntimeError(f'{path} holds objects that the safe loader refuses (torch.load weights_only=True). If you '
-                           f'trust the file, load it with weights_only=False. Original error: {e}') from e
+        if weights_only and 'Weights only load failed' in str(e):
+            raise RuntimeError(f'{path} holds objects that the safe loader refuses (torch.load weights_only=True). If '
+                               f'you trust the file, load it with weights_only=False. Original error: {e}') from e
+        raise RuntimeError(f'Could not read checkpoint {path} ({type(e).__name__}: {e}); the file may be truncated '
+                           f'or not a torch checkpoint') from e
 
-# %% ../nbs/02_checkpoint.ipynb #cdac17e1
+# %% ../nbs/02_checkpoint.ipynb #c2fed0f4
 LoadReport = namedtuple('LoadReport', 'missing_keys unexpected_keys mismatched_keys')
 
 def _report_text(r):
@@ -172,7 +185,7 @@ def load_state_dict(module, state_dict, strict=False, logger=None):
     if any(report) and _rank() == 0: (logger.warning if logger is not None else print)(_report_text(report))
     return report
 
-# %% ../nbs/02_checkpoint.ipynb #d0aac235
+# %% ../nbs/02_checkpoint.ipynb #902654fd
 def _strip_prefix(state_dict, prefix, filename):
     "Keys under `prefix` (e.g. `'backbone.'`) with the prefix removed; an error if there are none."
     prefix = prefix if prefix.endswith('.') else prefix + '.'

@@ -239,3 +239,24 @@ def test_unknown_name_and_missing_file(tmp_path):
         find_checkpoint('torchvision://vgg16')
     with pytest.raises(FileNotFoundError, match=r"Checkpoint file '.*nope.pth' does not exist"):
         load_checkpoint(small_net(), tmp_path / 'nope.pth')
+
+
+def test_numpy_meta_from_numpy1_mmcv_checkpoints_loads_safely(tmp_path):
+    """mmcv-era checkpoints pickle numpy scalars/arrays as numpy.core.multiarray.*; the safe loader accepts them."""
+    import io
+    buf = io.BytesIO()
+    sd = small_net().state_dict()
+    torch.save({'meta': {'hook_msgs': {'best_score': np.float64(0.5)}, 'PALETTE': np.array([[1, 2, 3]])}, 'state_dict': sd},
+               buf, _use_new_zipfile_serialization=False)
+    raw = buf.getvalue().replace(b'numpy._core.multiarray', b'numpy.core.multiarray')   # what numpy 1.x wrote
+    assert b'numpy.core.multiarray' in raw
+    (tmp_path / 'np1.pth').write_bytes(raw)
+    got = load_checkpoint(small_net(), tmp_path / 'np1.pth', strict=True)
+    assert got['meta']['hook_msgs']['best_score'] == 0.5 and got['meta']['PALETTE'].tolist() == [[1, 2, 3]]
+
+
+def test_truncated_file_is_named(tmp_path):
+    save_checkpoint(small_net(), tmp_path / 'ok.pth')
+    (tmp_path / 'cut.pth').write_bytes((tmp_path / 'ok.pth').read_bytes()[:300])
+    with pytest.raises(RuntimeError, match=r'Could not read checkpoint .*cut.pth .*the file may be truncated'):
+        load_checkpoint(small_net(), tmp_path / 'cut.pth')
