@@ -123,3 +123,11 @@ def test_every_shipped_config_loads():
         want = 150 if 'ade20k' in rel else 21 if 'voc12aug' in rel else 19
         assert cfg.model.decode_head.num_classes == cfg.model.auxiliary_head.num_classes == want, rel
         assert cfg.model.backbone.depth == (18 if '_r18' in rel else 101 if '_r101' in rel else 50), rel
+
+
+def test_deprecation_key_warns(tmp_path):
+    "mmcv's `_deprecation_` key is popped and becomes a DeprecationWarning naming the successor."
+    (tmp_path/'old.py').write_text("_deprecation_ = dict(expected='new.py', reference='https://x')\na = 1\n")
+    with pytest.warns(DeprecationWarning, match='Please use new.py instead. More information can be found at https://x'):
+        cfg = Config.fromfile(tmp_path/'old.py')
+    assert cfg.to_dict() == dict(a=1)
