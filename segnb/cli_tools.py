@@ -6,12 +6,12 @@
 __all__ = ['COMMANDS', 'print_config', 'count_flops', 'flops', 'sha256_prefix', 'publish_checkpoint', 'publish', 'measure_fps',
            'benchmark', 'browse_dataset', 'make_shapes', 'add_parsers']
 
-# %% ../nbs/71_cli_tools.ipynb #8fa1908a
+# %% ../nbs/71_cli_tools.ipynb #f0db7a83
 import argparse, hashlib, os, os.path as osp, shutil, sys, time
 import torch
 from .config_tools import DictAction
 
-# %% ../nbs/71_cli_tools.ipynb #7dfc5d41
+# %% ../nbs/71_cli_tools.ipynb #be51d596
 def print_config(args):
     "`segnb print-config CONFIG`: the merged config as Python source."
     from segnb.cli import load_config
@@ -19,7 +19,7 @@ def print_config(args):
     print(f'Config:\n{cfg.pretty_text}')
     return cfg
 
-# %% ../nbs/71_cli_tools.ipynb #cc2dc781
+# %% ../nbs/71_cli_tools.ipynb #0e26d17a
 def count_flops(model, shape):
     "(FLOPs, parameters) of `model.forward_dummy` on one `3 x H x W` image."
     from torch.utils.flop_counter import FlopCounterMode
@@ -39,7 +39,7 @@ def flops(args):
           f'{n_flops / 2e9:.2f} G)\nParams: {n_params / 1e6:.2f} M')
     return n_flops, n_params
 
-# %% ../nbs/71_cli_tools.ipynb #99e604e2
+# %% ../nbs/71_cli_tools.ipynb #b1044b7f
 def sha256_prefix(path, n=8):
     "The first `n` hex digits of the SHA-256 of the file at `path`."
     h = hashlib.sha256()
@@ -63,7 +63,7 @@ def publish(args):
     print(f'published {args.in_file} as {final}')
     return final
 
-# %% ../nbs/71_cli_tools.ipynb #2fd423a6
+# %% ../nbs/71_cli_tools.ipynb #9a2d416b
 def _timed(model, data, device):
     from segnb.dist import to_device
     data = to_device(data, device)
@@ -84,7 +84,7 @@ def measure_fps(model, loader, num_images=50, warmup=5, log_interval=10):
         if done % log_interval == 0: print(f'Done image [{done:<3}/ {num_images}], fps: {done / total:.2f} img / s')
     return done / total if done else float('nan')
 
-# %% ../nbs/71_cli_tools.ipynb #d10363f4
+# %% ../nbs/71_cli_tools.ipynb #4e5aaab2
 def benchmark(args):
     "`segnb benchmark CONFIG [CHECKPOINT]`: test-mode images per second."
     from segnb.apis import init_segmentor
@@ -97,7 +97,7 @@ def benchmark(args):
     print(f'Overall average fps: {sum(fps) / len(fps):.2f} img / s')
     return fps
 
-# %% ../nbs/71_cli_tools.ipynb #ae97f07b
+# %% ../nbs/71_cli_tools.ipynb #b9f9649b
 def browse_dataset(args):
     "`segnb browse-dataset CONFIG`: check every sample of a split; optionally paint a few."
     from segnb.cli import load_config
@@ -119,13 +119,13 @@ def _paint_samples(ds, out_dir, n):
         show_result(img, [ds.get_gt_seg_map_by_idx(i)], palette=ds.PALETTE, classes=ds.CLASSES,
                     out_file=osp.join(out_dir, osp.basename(info['filename'])))
 
-# %% ../nbs/71_cli_tools.ipynb #acc649a0
+# %% ../nbs/71_cli_tools.ipynb #1dc77ede
 def make_shapes(args):
     "`segnb make-shapes ...`: run the Shapes generator's command line with the remaining arguments."
     from segnb.data import shapes
-    return shapes.main(args.shape_args)
+    return shapes.make_shapes_main(args.shape_args)
 
-# %% ../nbs/71_cli_tools.ipynb #9f26698a
+# %% ../nbs/71_cli_tools.ipynb #06009d45
 def _cfg_opts(p):
     p.add_argument('--cfg-options', '--options', nargs='+', action=DictAction, dest='cfg_options', default={},
                    help='override config keys (key=value ...)')
@@ -142,8 +142,7 @@ def add_parsers(sub):
     p = sub.add_parser('browse-dataset', help='check (and paint) a dataset split'); p.add_argument('config')
     p.add_argument('--split', default='train', choices=['train', 'val', 'test']); p.add_argument('--show-dir')
     p.add_argument('--num-show', type=int, default=8); _cfg_opts(p)
-    p = sub.add_parser('make-shapes', help='generate the synthetic Shapes dataset', add_help=False)
-    p.add_argument('shape_args', nargs=argparse.REMAINDER)
+    sub.add_parser('make-shapes', help='generate the synthetic Shapes dataset (segnb make-shapes --help)', add_help=False)
 
 COMMANDS = {'print-config': print_config, 'flops': flops, 'benchmark': benchmark, 'publish': publish,
             'browse-dataset': browse_dataset, 'make-shapes': make_shapes}
