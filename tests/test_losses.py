@@ -84,6 +84,8 @@ for i, cfg in enumerate(inp['cfgs']):
     for red in ('mean', 'sum', 'none'):
         out[(i, red)] = loss(inp['x'], inp['y'], reduction_override=red, ignore_index=inp['ii'], **inp['fw'])
 out['acc'] = accuracy(inp['x'], inp['y'], topk=(1, 2), ignore_index=inp['ii'])
+out['acc1'] = accuracy(inp['x'], inp['y'], topk=1, ignore_index=inp['ii'])
+out['acc_t'] = accuracy(inp['x'].flatten(2).transpose(1, 2).reshape(-1, inp['x'].size(1)).softmax(1), inp['y'].reshape(-1), topk=1, thresh=0.3)
 '''
     ref = run_mmseg(code, cfgs=cfgs, x=x, y=y, ii=ignore_index, fw=fw)
     for i, cfg in enumerate(cfgs):
@@ -92,6 +94,9 @@ out['acc'] = accuracy(inp['x'], inp['y'], topk=(1, 2), ignore_index=inp['ii'])
             got = loss(x, y, reduction_override=red, ignore_index=ignore_index, **fw)
             assert torch.allclose(got, ref[(i, red)], atol=1e-6, rtol=1e-5), (cfg, red)
     for a, b in zip(accuracy(x, y, topk=(1, 2), ignore_index=ignore_index), ref['acc']): assert torch.allclose(a, b)
+    assert torch.allclose(accuracy(x, y, topk=1, ignore_index=ignore_index), ref['acc1'])
+    flat = x.flatten(2).transpose(1, 2).reshape(-1, x.size(1)).softmax(1)    # mmseg's thresh works on [N, C] only
+    assert torch.allclose(accuracy(flat, y.reshape(-1), topk=1, thresh=0.3), ref['acc_t'])
 
 @needs_mmseg
 def test_losses_match_mmseg():
