@@ -17,12 +17,12 @@ def test_two_gloo_ranks_match_one_process_with_the_same_global_batch(data, tmp_p
     """2 ranks x 2 images vs 1 process x 4 images, same images in each step (no shuffle: rank r takes images
     r, r+2, ...), GroupNorm so normalisation does not depend on the split. DDP averages the gradients, so the
     losses agree up to float summation order: tolerance 1e-3 absolute on the logged 4-decimal values, 8 iterations."""
-    one = subprocess.run(train_cmd(tmp_path / 'one', data, '--no-validate', config=GN,
+    one = subprocess.run(train_cmd(tmp_path / 'one', data, config=GN,
                                    options=['data.samples_per_gpu=4', *NO_SHUFFLE]),
                          env=segnb_env(), capture_output=True, text=True, timeout=300)
     assert one.returncode == 0, one.stderr[-2000:]
     cmd = ['torchrun', '--nproc_per_node=2', f'--master_port={free_port()}', '-m', 'segnb'] + \
-          train_cmd(tmp_path / 'two', data, '--no-validate', '--launcher', 'pytorch', config=GN,
+          train_cmd(tmp_path / 'two', data, '--launcher', 'pytorch', config=GN,
                     options=['data.samples_per_gpu=2', *NO_SHUFFLE])[3:]
     two = subprocess.run(cmd, env=segnb_env(), capture_output=True, text=True, timeout=300)
     assert two.returncode == 0, two.stderr[-3000:]
@@ -31,6 +31,13 @@ def test_two_gloo_ranks_match_one_process_with_the_same_global_batch(data, tmp_p
     assert sorted(l1) == sorted(l2) == list(range(1, 9))
     assert all(abs(l1[i] - l2[i]) <= 1e-3 for i in l1), (l1, l2)
     assert l1[8] < l1[1] - 0.3                                   # and it is learning
+    m1, m2 = val_miou(tmp_path / 'one'), val_miou(tmp_path / 'two')   # DistEvalHook: multi_gpu_test + collect_results
+    assert m2 == pytest.approx(m1, abs=0.02), (m1, m2)
+
+def val_miou(work_dir):
+    import glob, json
+    recs = [json.loads(l) for f in glob.glob(f'{work_dir}/*.log.json') for l in open(f)]
+    return [r['mIoU'] for r in recs if r.get('mode') == 'val' and 'mIoU' in r][-1]
 
 def _launch(cmd, env_per_rank, timeout):
     procs = [subprocess.Popen(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for e in env_per_rank]
