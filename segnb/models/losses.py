@@ -7,7 +7,7 @@ __all__ = ['get_class_weight', 'reduce_loss', 'weight_reduce_loss', 'check_label
            'mask_cross_entropy', 'CrossEntropyLoss', 'dice_loss', 'DiceLoss', 'py_sigmoid_focal_loss', 'FocalLoss',
            'accuracy']
 
-# %% ../../nbs/13_models.losses.ipynb #7de3998a
+# %% ../../nbs/13_models.losses.ipynb #862c50b7
 import json, os, pickle, warnings
 import numpy as np
 import torch
@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from ..registry import MODELS
 
-# %% ../../nbs/13_models.losses.ipynb #0caaee4c
+# %% ../../nbs/13_models.losses.ipynb #d5d88989
 def _load_weight_file(path):
     "Read a list of class weights from a `.npy`, `.json`, `.yaml`/`.yml` or `.pkl`/`.pickle` file."
     if not os.path.isfile(path): raise FileNotFoundError(f'class_weight file {path!r} does not exist')
@@ -37,7 +37,7 @@ def get_class_weight(class_weight):
     if isinstance(class_weight, (np.ndarray, torch.Tensor)): class_weight = class_weight.tolist()
     return [float(w) for w in class_weight]
 
-# %% ../../nbs/13_models.losses.ipynb #128e2766
+# %% ../../nbs/13_models.losses.ipynb #baebd830
 def reduce_loss(loss, reduction):
     "Reduce an element-wise `loss` with `reduction` in `'none'`, `'mean'`, `'sum'`."
     if reduction == 'none': return loss
@@ -55,7 +55,7 @@ def weight_reduce_loss(loss, weight=None, reduction='mean', avg_factor=None):
     if reduction == 'none': return loss
     raise ValueError('avg_factor can not be used with reduction="sum"')
 
-# %% ../../nbs/13_models.losses.ipynb #4a99fcb6
+# %% ../../nbs/13_models.losses.ipynb #7854846c
 def check_label_values(label, num_classes, ignore_index=None, what='label'):
     "Raise a `ValueError` naming the values of `label` outside `[0, num_classes)` that are not `ignore_index`."
     bad = (label < 0) | (label >= num_classes)
@@ -67,7 +67,7 @@ def check_label_values(label, num_classes, ignore_index=None, what='label'):
                      f'Check num_classes of the decode head, the label files (palette PNGs hold class indices, '
                      f'not colours), reduce_zero_label, and that unlabelled pixels use ignore_index')
 
-# %% ../../nbs/13_models.losses.ipynb #a74d2302
+# %% ../../nbs/13_models.losses.ipynb #08ef4ccc
 _NUM_CLASSES_1_MSG = ('the prediction has 1 channel, and a softmax cross-entropy over a single class is always 0 '
     '(softmax of one logit is 1), so nothing would be learned. For binary segmentation use num_classes=2, or '
     'out_channels=1 with CrossEntropyLoss(use_sigmoid=True) and a threshold')
@@ -88,7 +88,7 @@ def cross_entropy(pred, label, weight=None, class_weight=None, reduction='mean',
     if weight is not None: weight = weight.float()
     return weight_reduce_loss(loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
 
-# %% ../../nbs/13_models.losses.ipynb #2747175e
+# %% ../../nbs/13_models.losses.ipynb #c63cab6e
 def _expand_onehot_labels(labels, label_weights, target_shape, ignore_index):
     "One-hot `labels` `[N, ...]` to `target_shape` `[N, C, ...]`, with a weight that is 0 on ignored pixels."
     valid = (labels >= 0) & (labels != ignore_index)
@@ -117,7 +117,7 @@ def binary_cross_entropy(pred, label, weight=None, reduction='mean', avg_factor=
     loss = F.binary_cross_entropy_with_logits(pred, label.float(), pos_weight=class_weight, reduction='none')
     return weight_reduce_loss(loss, weight, reduction=reduction, avg_factor=avg_factor)
 
-# %% ../../nbs/13_models.losses.ipynb #5608a753
+# %% ../../nbs/13_models.losses.ipynb #92ab57c6
 def mask_cross_entropy(pred, target, label, reduction='mean', avg_factor=None, class_weight=None,
                        ignore_index=None, **kwargs):
     "Binary cross-entropy of the mask channel `label` picks out of `pred` `[N, C, ...]` against `target`."
@@ -127,7 +127,7 @@ def mask_cross_entropy(pred, target, label, reduction='mean', avg_factor=None, c
     pred_slice = pred[torch.arange(pred.size(0), device=pred.device), label].squeeze(1)
     return F.binary_cross_entropy_with_logits(pred_slice, target, weight=class_weight, reduction='mean')[None]
 
-# %% ../../nbs/13_models.losses.ipynb #302f06e1
+# %% ../../nbs/13_models.losses.ipynb #b7477f34
 _AVG_NON_IGNORE_WARNING = ('Default ``avg_non_ignore`` is False, if you would like to ignore the certain label and '
     'average loss over non-ignore labels, which is the same with PyTorch official cross_entropy, set '
     '``avg_non_ignore=True``.')
@@ -160,7 +160,7 @@ def _reduction(override, default):
         raise ValueError(f"reduction_override must be None, 'none', 'mean' or 'sum', got {override!r}")
     return override or default
 
-# %% ../../nbs/13_models.losses.ipynb #11329a61
+# %% ../../nbs/13_models.losses.ipynb #f85e33da
 def dice_loss(pred, target, valid_mask, smooth=1, exponent=2, class_weight=None, ignore_index=255):
     "mmseg's multi-class Dice loss of probabilities `pred` `[N, C, ...]` and one-hot `target` `[N, ..., C]`, a scalar."
     n, num_classes = pred.shape[:2]
@@ -173,7 +173,7 @@ def dice_loss(pred, target, valid_mask, smooth=1, exponent=2, class_weight=None,
     keep = torch.arange(num_classes, device=pred.device) != ignore_index
     return per_class[keep].sum() / num_classes
 
-# %% ../../nbs/13_models.losses.ipynb #ae9d2206
+# %% ../../nbs/13_models.losses.ipynb #805493ff
 @MODELS.register_module()
 class DiceLoss(nn.Module):
     "Dice loss over softmax probabilities (V-Net), times `loss_weight`, logged as `loss_name` (`loss_dice`)."
@@ -197,7 +197,7 @@ class DiceLoss(nn.Module):
                          class_weight, self.ignore_index)
         return self.loss_weight * weight_reduce_loss(loss, None, reduction, avg_factor)
 
-# %% ../../nbs/13_models.losses.ipynb #5a8cdc68
+# %% ../../nbs/13_models.losses.ipynb #8c73cf08
 def py_sigmoid_focal_loss(pred, target, weight=None, gamma=2.0, alpha=0.5, class_weight=None, valid_mask=None,
                           reduction='mean', avg_factor=None):
     "Sigmoid focal loss of `pred` `[P, C]` against one-hot `target` `[P, C]` (Lin et al.), in plain PyTorch."
@@ -214,7 +214,7 @@ def py_sigmoid_focal_loss(pred, target, weight=None, gamma=2.0, alpha=0.5, class
     if valid_mask is not None: final_weight = final_weight * valid_mask
     return weight_reduce_loss(loss, final_weight, reduction, avg_factor)
 
-# %% ../../nbs/13_models.losses.ipynb #9f573df0
+# %% ../../nbs/13_models.losses.ipynb #c10bdcd4
 def _flatten_classes(x):
     "`[B, C, d1, ...]` -> `[B*d1*..., C]`."
     return x.transpose(0, 1).reshape(x.size(1), -1).transpose(0, 1).contiguous()
@@ -256,7 +256,7 @@ class FocalLoss(nn.Module):
                                                         valid_mask, reduction, avg_factor)
         return _unflatten_classes(loss, shape) if reduction == 'none' else loss
 
-# %% ../../nbs/13_models.losses.ipynb #df6567ae
+# %% ../../nbs/13_models.losses.ipynb #f48581d1
 def _top1(pred, target):
     "`(argmax(pred, 1) == target, max(pred, 1))`, from one `amax` and one `gather` instead of the slow strided argmax."
     top = pred.amax(1)
