@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['prepare_work_dir', 'BaseRunner', 'IterBasedRunner', 'EpochBasedRunner', 'build_runner']
 
-# %% ../../nbs/31_runner.runner.ipynb #e2d24133
+# %% ../../nbs/31_runner.runner.ipynb #4eb8145e
 import contextlib, itertools, logging, os, os.path as osp, shutil, signal, tempfile, threading, time
 import torch
 import torch.distributed as dist
@@ -18,7 +18,7 @@ from .iter_loader import IterLoader
 import segnb.runner.lr, segnb.runner.checkpoint_hooks, segnb.runner.eval_hooks   # registers their hooks
 from ..checkpoint import save_checkpoint as _save_checkpoint, load_checkpoint as _load_checkpoint
 
-# %% ../../nbs/31_runner.runner.ipynb #b865f468
+# %% ../../nbs/31_runner.runner.ipynb #43b957a6
 def _dist_info():
     "`(rank, world_size)` of the default process group, `(0, 1)` without one."
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
@@ -37,7 +37,7 @@ def prepare_work_dir(work_dir):
                       f'(work_dir=... or --work-dir ...)') from e
     return path
 
-# %% ../../nbs/31_runner.runner.ipynb #cb986d51
+# %% ../../nbs/31_runner.runner.ipynb #93f2df34
 class BaseRunner:
     "mmcv 1.x's runner base: model, optimizer, counters, hooks; subclasses define `train`, `val`, `run`."
     phases = ('train', 'val')
@@ -88,7 +88,7 @@ class BaseRunner:
         mom = lambda g: g['momentum'] if 'momentum' in g else g['betas'][0] if 'betas' in g else 0
         return self._per_optimizer(lambda o: [mom(g) for g in o.param_groups])
 
-# %% ../../nbs/31_runner.runner.ipynb #3e017fa4
+# %% ../../nbs/31_runner.runner.ipynb #acd4ebf0
 def _hook_error(hook, fn_name, e):
     "`e` again, same type when possible, prefixed with the hook class and event."
     msg = f'{type(hook).__name__}.{fn_name}: {e}'
@@ -134,7 +134,7 @@ def _get_hook_info(self):
 BaseRunner.register_hook, BaseRunner.register_hook_from_cfg, BaseRunner.call_hook = _register_hook, _register_hook_from_cfg, _call_hook
 BaseRunner.get_hook_info = _get_hook_info
 
-# %% ../../nbs/31_runner.runner.ipynb #c913514e
+# %% ../../nbs/31_runner.runner.ipynb #0ef8f2d1
 def _policy_hook(self, cfg, kind):
     "Build the `<Policy>LrUpdaterHook` / `<Policy>MomentumUpdaterHook` that `cfg['policy']` names."
     if isinstance(cfg, Hook): return cfg
@@ -171,7 +171,7 @@ def _register_training_hooks(self, lr_config, optimizer_config=None, checkpoint_
 
 BaseRunner.register_training_hooks = _register_training_hooks
 
-# %% ../../nbs/31_runner.runner.ipynb #68a54e26
+# %% ../../nbs/31_runner.runner.ipynb #44b46dd7
 def _link_latest(out_dir, filename):
     "Point `out_dir/latest.pth` at `filename` atomically (symlink; copy where symlinks fail)."
     dst, tmp = osp.join(out_dir, 'latest.pth'), osp.join(out_dir, f'.latest.pth.{os.getpid()}.tmp')
@@ -185,11 +185,12 @@ def _position(self):
     loader = self.data_loader if self.mode == 'train' and hasattr(self.data_loader, 'state_dict') else None
     return dict(rng_state=get_rng_state(), **(dict(loader_state=loader.state_dict()) if loader else {}))
 
-def _checkpoint_meta(self, meta, completed_iters, epoch, position=None):
-    "The runner's meta plus `meta`, the counters, and the position (random states, loader) now or as given."
+def _checkpoint_meta(self, meta, completed_iters, epoch, loader_state=None):
+    "The runner's meta plus `meta`, the counters, the random states and the loader position (now, or as given)."
     if meta is not None and not isinstance(meta, dict): raise TypeError(f'meta should be a dict or None, got {type(meta)}')
     out = dict(self.meta or {}, **(meta or {}))
-    out.update(epoch=epoch, iter=completed_iters, **(position or self._position()))
+    out.update(epoch=epoch, iter=completed_iters, **self._position())
+    if loader_state is not None: out['loader_state'] = loader_state
     return out
 
 def _save(self, out_dir, filename, meta, save_optimizer, create_symlink):
@@ -205,7 +206,7 @@ def _load_weights(self, filename, map_location='cpu', strict=False, revise_keys=
 BaseRunner._position, BaseRunner._checkpoint_meta, BaseRunner._save = _position, _checkpoint_meta, _save
 BaseRunner.load_checkpoint = _load_weights
 
-# %% ../../nbs/31_runner.runner.ipynb #99d189db
+# %% ../../nbs/31_runner.runner.ipynb #9fbcffbb
 _CARRIED_META = ('hook_msgs', 'fp16', 'ema_state_dict')
 
 def _restore_optimizer(self, state):
@@ -242,7 +243,7 @@ def _apply_resume_state(self, train_loader):
 
 BaseRunner.resume, BaseRunner._apply_resume_state = _resume, _apply_resume_state
 
-# %% ../../nbs/31_runner.runner.ipynb #0a894824
+# %% ../../nbs/31_runner.runner.ipynb #47b9d7b1
 @contextlib.contextmanager
 def _graceful_sigint(runner):
     "Within the block, the first SIGINT sets `runner._stop_requested` instead of raising (main thread only)."
@@ -271,7 +272,7 @@ def _stop_and_save(self, filename):
 
 BaseRunner._stop_and_save, BaseRunner.request_stop = _stop_and_save, _request_stop
 
-# %% ../../nbs/31_runner.runner.ipynb #a5775967
+# %% ../../nbs/31_runner.runner.ipynb #9d87db0c
 def _check_workflow(runner, data_loaders, workflow):
     if not isinstance(data_loaders, list): raise TypeError(f'data_loaders must be a list, got {type(data_loaders).__name__}')
     if not (isinstance(workflow, list) and all(isinstance(f, tuple) and len(f) == 2 for f in workflow)):
@@ -283,7 +284,7 @@ def _check_workflow(runner, data_loaders, workflow):
             raise ValueError(f'workflow phase {mode!r} is unknown: {type(runner).__name__} runs the phases '
                              f'{", ".join(runner.phases)} (workflow={workflow})')
 
-# %% ../../nbs/31_runner.runner.ipynb #6eb26809
+# %% ../../nbs/31_runner.runner.ipynb #c6f66c3a
 @RUNNERS.register_module()
 class IterBasedRunner(BaseRunner):
     "Train by iterations, mmcv 1.x style; checkpoints `iter_N.pth` and `latest.pth`."
@@ -306,7 +307,7 @@ class IterBasedRunner(BaseRunner):
         self.model.train(); self.mode = 'train'; self._epoch = data_loader.epoch
         self._step(data_loader, 'train', **kwargs)
         self._iter += 1
-        self._boundary = self._position()
+        self._boundary = data_loader.state_dict()
 
     @torch.no_grad()
     def val(self, data_loader, **kwargs):
@@ -335,8 +336,9 @@ class IterBasedRunner(BaseRunner):
         self.call_hook('before_run')
         loaders = [IterLoader(x) for x in data_loaders]
         self.call_hook('before_epoch')
-        self._apply_resume_state(next((l for l, (m, _) in zip(loaders, workflow) if m == 'train'), None))
-        self._stop_requested, self._boundary = False, self._position()
+        train_loader = next((l for l, (m, _) in zip(loaders, workflow) if m == 'train'), None)
+        self._apply_resume_state(train_loader)
+        self._stop_requested, self._boundary = False, train_loader.state_dict() if train_loader else None
         with _graceful_sigint(self):
             try: self._loop(loaders, workflow, **kwargs)
             except KeyboardInterrupt: self._stop_requested = True
@@ -358,7 +360,7 @@ class IterBasedRunner(BaseRunner):
         meta = self._checkpoint_meta(meta, completed, self.epoch)
         return self._save(out_dir, filename_tmpl.format(completed), meta, save_optimizer, create_symlink)
 
-# %% ../../nbs/31_runner.runner.ipynb #ae48f1a6
+# %% ../../nbs/31_runner.runner.ipynb #7fd1f030
 @RUNNERS.register_module()
 class EpochBasedRunner(BaseRunner):
     "Train by epochs, mmcv 1.x style; checkpoints `epoch_N.pth` and `latest.pth`."
@@ -418,7 +420,7 @@ class EpochBasedRunner(BaseRunner):
 
     def _in_epoch_end(self): return self.data_loader is not None and self.inner_iter + 1 == len(self.data_loader)
 
-# %% ../../nbs/31_runner.runner.ipynb #ceea4ab9
+# %% ../../nbs/31_runner.runner.ipynb #094db9fc
 def build_runner(cfg, default_args=None):
     "Build a runner from `dict(type='IterBasedRunner', max_iters=...)` plus `default_args` (model, optimizer, ...)."
     return build_from_cfg(dict(cfg), RUNNERS, default_args=default_args)
