@@ -6,7 +6,7 @@
 __all__ = ['build_conv_layer', 'build_activation_layer', 'infer_abbr', 'build_norm_layer', 'kaiming_init', 'constant_init',
            'ConvModule', 'DepthwiseSeparableConvModule', 'resize']
 
-# %% ../../nbs/10_models.layers.ipynb #485b87c6
+# %% ../../nbs/10_models.layers.ipynb #f05c8ced
 import warnings
 import torch
 import torch.nn as nn
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 import torch.distributed as dist
 from ..registry import CONV_LAYERS, NORM_LAYERS, ACTIVATION_LAYERS, build_from_cfg
 
-# %% ../../nbs/10_models.layers.ipynb #77a7d118
+# %% ../../nbs/10_models.layers.ipynb #599bb66c
 for _name, _cls in dict(Conv1d=nn.Conv1d, Conv2d=nn.Conv2d, Conv3d=nn.Conv3d, Conv=nn.Conv2d).items():
     CONV_LAYERS.register_module(_name, module=_cls, force=True)
 
@@ -27,7 +27,7 @@ for _cls in [nn.ReLU, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ReLU6, nn.ELU, nn.Sig
     ACTIVATION_LAYERS.register_module(module=_cls, force=True)
 ACTIVATION_LAYERS.register_module('HSwish', module=nn.Hardswish, force=True)
 
-# %% ../../nbs/10_models.layers.ipynb #e66c4a51
+# %% ../../nbs/10_models.layers.ipynb #a1bf4893
 def _layer_type(cfg, registry, default=None):
     "Copy `cfg`, pop its `type` and look it up in `registry`, with errors that say what is wrong."
     if cfg is None and default is not None: cfg = dict(type=default)
@@ -49,7 +49,7 @@ def build_activation_layer(cfg):
     "Build the activation layer `cfg` names, e.g. `dict(type='ReLU', inplace=True)`."
     return build_from_cfg(cfg, ACTIVATION_LAYERS)
 
-# %% ../../nbs/10_models.layers.ipynb #5c3ee3c9
+# %% ../../nbs/10_models.layers.ipynb #b58e2841
 def infer_abbr(cls):
     "mmcv's abbreviation for a norm class: `bn`, `gn`, `ln`, `in` or `norm_layer` (an `_abbr_` attribute wins)."
     if not isinstance(cls, type): raise TypeError(f'infer_abbr takes a class, got {type(cls).__name__}')
@@ -63,7 +63,7 @@ def infer_abbr(cls):
         if word in name: return abbr
     return 'norm_layer'
 
-# %% ../../nbs/10_models.layers.ipynb #6e900815
+# %% ../../nbs/10_models.layers.ipynb #fb7e4961
 _SYNCBN_WARNED = False
 
 def _syncbn_problem():
@@ -99,7 +99,7 @@ def build_norm_layer(cfg, num_features, postfix=''):
     for p in layer.parameters(): p.requires_grad = requires_grad
     return name, layer
 
-# %% ../../nbs/10_models.layers.ipynb #f2dd58b8
+# %% ../../nbs/10_models.layers.ipynb #eac13616
 def kaiming_init(module, a=0, mode='fan_out', nonlinearity='relu', bias=0, distribution='normal'):
     "mmcv's `kaiming_init`: Kaiming normal (or uniform) weight, constant bias."
     init = nn.init.kaiming_uniform_ if distribution == 'uniform' else nn.init.kaiming_normal_
@@ -111,7 +111,7 @@ def constant_init(module, val, bias=0):
     if getattr(module, 'weight', None) is not None: nn.init.constant_(module.weight, val)
     if getattr(module, 'bias', None) is not None: nn.init.constant_(module.bias, bias)
 
-# %% ../../nbs/10_models.layers.ipynb #de210de0
+# %% ../../nbs/10_models.layers.ipynb #219601eb
 _PADDING_LAYERS = dict(zero=nn.ZeroPad2d, reflect=nn.ReflectionPad2d, replicate=nn.ReplicationPad2d)
 _NO_INPLACE = ('Tanh', 'PReLU', 'Sigmoid', 'HSigmoid', 'Swish', 'GELU')
 
@@ -121,7 +121,7 @@ def _padding_layer(mode, padding):
         raise KeyError(f'padding_mode {mode!r} is not supported; use one of zeros, circular, {", ".join(_PADDING_LAYERS)}')
     return _PADDING_LAYERS[mode](padding)
 
-# %% ../../nbs/10_models.layers.ipynb #9665b53c
+# %% ../../nbs/10_models.layers.ipynb #ec421f65
 class ConvModule(nn.Module):
     "conv -> norm -> activation (in a configurable `order`), built from mmcv-style configs, with mmcv's names."
     _abbr_ = 'conv_block'
@@ -141,7 +141,8 @@ class ConvModule(nn.Module):
         if self.with_explicit_padding: self.padding_layer = _padding_layer(padding_mode, padding)
         self.conv = build_conv_layer(conv_cfg, in_channels, out_channels, kernel_size, stride=stride,
                                      padding=0 if self.with_explicit_padding else padding, dilation=dilation,
-                                     groups=groups, bias=self.with_bias)
+                                     groups=groups, bias=self.with_bias,
+                                     **(dict(padding_mode='circular') if padding_mode == 'circular' else {}))
         self.in_channels, self.out_channels, self.padding = self.conv.in_channels, self.conv.out_channels, padding
         self.kernel_size, self.stride, self.dilation, self.groups = self.conv.kernel_size, self.conv.stride, self.conv.dilation, self.conv.groups
         if with_spectral_norm: self.conv = nn.utils.spectral_norm(self.conv)
@@ -184,7 +185,7 @@ class ConvModule(nn.Module):
             elif layer == 'act' and activate and self.with_activation: x = self.activate(x)
         return x
 
-# %% ../../nbs/10_models.layers.ipynb #f7f9bf19
+# %% ../../nbs/10_models.layers.ipynb #eed6db38
 class DepthwiseSeparableConvModule(nn.Module):
     "A depthwise `ConvModule` then a pointwise (1x1) `ConvModule`, as mmcv's (DeepLabV3+ uses it)."
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, norm_cfg=None,
@@ -201,7 +202,7 @@ class DepthwiseSeparableConvModule(nn.Module):
 
     def forward(self, x): return self.pointwise_conv(self.depthwise_conv(x))
 
-# %% ../../nbs/10_models.layers.ipynb #663dd672
+# %% ../../nbs/10_models.layers.ipynb #49072955
 def resize(input, size=None, scale_factor=None, mode='nearest', align_corners=None, warning=True):
     "`F.interpolate`, warning (as mmseg does) when `align_corners=True` meets sizes that do not align."
     if warning and size is not None and align_corners:
