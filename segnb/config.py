@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['ConfigKeyError', 'ConfigDict', 'Config']
 
-# %% ../nbs/01_config.ipynb #36e69c3e
+# %% ../nbs/01_config.ipynb #89c7f4fa
 import copy, difflib, json, os, os.path as osp, re, types, warnings
 from pathlib import Path
 from segnb.config_tools import (CONFIG_EXTS, DictAction, configs_dir, dump_yaml, find_config, format_python,
@@ -14,7 +14,7 @@ from segnb.config_tools import (CONFIG_EXTS, DictAction, configs_dir, dump_yaml,
 BASE_KEY, DELETE_KEY, DEPRECATION_KEY = '_base_', '_delete_', '_deprecation_'
 RESERVED_KEYS = ('filename', 'text', 'pretty_text')
 
-# %% ../nbs/01_config.ipynb #75d9cb2f
+# %% ../nbs/01_config.ipynb #5e94cc27
 class ConfigKeyError(KeyError):
     "A `KeyError` that prints its message as written (a plain `KeyError` prints the repr of its argument)."
     def __str__(self): return str(self.args[0]) if self.args else ''
@@ -63,7 +63,7 @@ class ConfigDict(dict):
     def __deepcopy__(self, memo): return ConfigDict({k: copy.deepcopy(v, memo) for k, v in self.items()})
     def to_dict(self): return _to_plain(self)
 
-# %% ../nbs/01_config.ipynb #a536940e
+# %% ../nbs/01_config.ipynb #81186ad1
 _BASE_REF = re.compile(r'\{\{\s*' + BASE_KEY + r'\.([\w\.]+)\s*\}\}')
 
 def _substitute_predefined_vars(text, filename):
@@ -87,7 +87,7 @@ def _mark_base_refs(text, quote):
         return f'"{name}"' if m.group(1) and m.group(1) == m.group(3) else f'{m.group(1)}"{name}"{m.group(3)}'
     return _QUOTED_BASE_REF.sub(sub, text), refs
 
-# %% ../nbs/01_config.ipynb #d0779638
+# %% ../nbs/01_config.ipynb #4fc5a30e
 class _BaseRef:
     "What a `{{ _base_.x }}` placeholder evaluates to while a Python config runs."
     def __init__(self, key): self.key = key
@@ -109,7 +109,7 @@ def _run_py(text, filename, refs):
     return {k: v for k, v in ns.items() if not k.startswith('__') and k not in refs
             and not isinstance(v, (types.ModuleType, types.FunctionType))}
 
-# %% ../nbs/01_config.ipynb #0d6286dd
+# %% ../nbs/01_config.ipynb #9855fbd3
 def _parse_file(text, filename):
     "The dict of one file (its `_base_` still unresolved) and its `{{ _base_.x }}` placeholders."
     text, refs = _mark_base_refs(text, quote=not filename.endswith('.py'))
@@ -120,7 +120,7 @@ def _parse_file(text, filename):
                         f'write `key: value` entries at the top level')
     return cfg, refs
 
-# %% ../nbs/01_config.ipynb #241e4f25
+# %% ../nbs/01_config.ipynb #987ab41c
 def _record(sources, path, value, origin):
     "Forget what `sources` knew under `path` and credit `origin` with `value` and everything inside it."
     for p in [p for p in sources if p[:len(path)] == path]: del sources[p]
@@ -130,14 +130,14 @@ def _record(sources, path, value, origin):
 
 def _dotted(path): return '.'.join(map(str, path)) or '(top level)'
 
-# %% ../nbs/01_config.ipynb #dc5ed7a9
+# %% ../nbs/01_config.ipynb #25e6da29
 def _check_delete_flag(v, path, origin):
     flag = v.get(DELETE_KEY, False)
     if not isinstance(flag, bool):
         raise ValueError(f'{origin}: {_dotted(path)}.{DELETE_KEY} must be True or False, got {flag!r}')
     return flag
 
-# %% ../nbs/01_config.ipynb #4c786b10
+# %% ../nbs/01_config.ipynb #192585a1
 def _merge_list_item(a_v, b, k, path, sources, origin):
     "Merge an override into element `k` of the list `b` (`pipeline.1.img_scale=...`)."
     i = int(k)
@@ -178,7 +178,7 @@ def _nothing_to_delete(path, origin):
                     f'there is nothing to delete (mmcv would leave {DELETE_KEY} in the dict and the build would fail '
                     f'later). Remove {DELETE_KEY}=True, or check the key name.')
 
-# %% ../nbs/01_config.ipynb #3cdb75a6
+# %% ../nbs/01_config.ipynb #fde8f2f5
 def _check_file(filename, included_by):
     by = f' (a _base_ of {included_by})' if included_by else ''
     if not osp.isfile(filename): raise FileNotFoundError(f'config file {filename}{by} does not exist; check the path '
@@ -200,7 +200,7 @@ def _warn_deprecated(cfg, filename):
     if 'reference' in info: msg += f' More information can be found at {info["reference"]}'
     warnings.warn(msg, DeprecationWarning)
 
-# %% ../nbs/01_config.ipynb #14887968
+# %% ../nbs/01_config.ipynb #4cddd880
 def _merge_bases(bases, filename, chain):
     "Load each base and put them side by side, refusing a top-level key that two bases both set."
     merged, sources, texts, owner = {}, {}, [], {}
@@ -235,7 +235,7 @@ def _lookup(d, keys, where):
             raise ConfigKeyError(f'{where}: {".".join(keys)!r} not found: {k!r} is not in {_dotted(keys[:i])} ({have})')
     return d
 
-# %% ../nbs/01_config.ipynb #9542bb6e
+# %% ../nbs/01_config.ipynb #08689ba9
 def _load(filename, use_predefined_variables=True, chain=()):
     "(merged dict, text, sources) of a config file and all its bases, mmcv's `_file2dict`."
     filename = osp.abspath(osp.expanduser(filename))
@@ -260,7 +260,7 @@ def _load(filename, use_predefined_variables=True, chain=()):
     cfg = _resolve_refs(cfg, refs, base, filename)
     return _merge_a_into_b(cfg, base, False, (), sources, filename), '\n'.join(texts + [cfg_text]), sources
 
-# %% ../nbs/01_config.ipynb #74a2be46
+# %% ../nbs/01_config.ipynb #90096c14
 def _check_classes(d, sources, path=()):
     "Refuse `classes='water'`: a str names a file of class names, so a bare word is almost always a missing comma."
     for k, v in d.items():
@@ -280,7 +280,7 @@ def _source(sources, path):
         if tuple(path[:n]) in sources: return sources[tuple(path[:n])]
     return None
 
-# %% ../nbs/01_config.ipynb #a9e77d37
+# %% ../nbs/01_config.ipynb #a8c659c1
 class Config:
     "A config file's merged dict with attribute access, its text and file name, and where each key came from."
     def __init__(self, cfg_dict=None, cfg_text=None, filename=None, sources=None):

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['format_python', 'DictAction', 'import_modules_from_strings', 'configs_dir', 'list_configs', 'find_config']
 
-# %% ../nbs/03_config_tools.ipynb #c6859b0b
+# %% ../nbs/03_config_tools.ipynb #5493b4db
 import difflib, importlib, json, keyword, os.path as osp, warnings
 from argparse import Action, ArgumentError
 from pathlib import Path
@@ -13,7 +13,7 @@ import yaml
 
 CONFIG_EXTS = ('.py', '.json', '.yaml', '.yml')
 
-# %% ../nbs/03_config_tools.ipynb #9158cb09
+# %% ../nbs/03_config_tools.ipynb #8ab2429f
 class _TupleSafeLoader(yaml.SafeLoader): "Safe YAML loading that also reads `!!python/tuple`, which `dump` writes."
 _TupleSafeLoader.add_constructor('tag:yaml.org,2002:python/tuple', lambda l, n: tuple(l.construct_sequence(n)))
 class _TupleSafeDumper(yaml.SafeDumper): "Safe YAML dumping that keeps tuples as `!!python/tuple`."
@@ -33,7 +33,7 @@ def dump_yaml(cfg_dict):
     "YAML text for a config dict; tuples stay tuples (`!!python/tuple`), which `parse_json_yaml` reads back."
     return yaml.dump(cfg_dict, Dumper=_TupleSafeDumper, sort_keys=False)
 
-# %% ../nbs/03_config_tools.ipynb #d06a647a
+# %% ../nbs/03_config_tools.ipynb #8c37b19c
 def format_python(cfg_dict):
     "Python source (`key = value` lines) for a config dict, which `Config.fromfile` reads back to an equal dict."
     for k in cfg_dict:
@@ -71,7 +71,7 @@ def _format_flat(v):
                   f'instead (only dicts, lists, tuples, str, numbers, bools and None round-trip)')
     return repr(name)
 
-# %% ../nbs/03_config_tools.ipynb #3e7a1698
+# %% ../nbs/03_config_tools.ipynb #6ba870d0
 class DictAction(Action):
     "argparse action for `--cfg-options a.b=1 c=1,2 d=[(1,2),(3,4)] e=true f=None` (mmcv's `DictAction`)."
     @staticmethod
@@ -117,7 +117,7 @@ class DictAction(Action):
             except ValueError as e: raise ArgumentError(self, f'cannot parse {kv!r}: {e}') from None
         setattr(namespace, self.dest, options)
 
-# %% ../nbs/03_config_tools.ipynb #3bae16af
+# %% ../nbs/03_config_tools.ipynb #ecd62399
 def import_modules_from_strings(imports, allow_failed_imports=False, filename=None):
     "Import the modules named in a config's `custom_imports=dict(imports=[...], allow_failed_imports=False)`."
     allow = allow_failed_imports
@@ -135,7 +135,7 @@ def import_modules_from_strings(imports, allow_failed_imports=False, filename=No
             warnings.warn(f'{name} failed to import and is ignored.', UserWarning); mods.append(None)
     return mods
 
-# %% ../nbs/03_config_tools.ipynb #d55c7122
+# %% ../nbs/03_config_tools.ipynb #642aadf5
 def configs_dir():
     "The folder of the configs shipped inside the segnb package."
     import segnb

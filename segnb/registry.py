@@ -7,11 +7,11 @@ __all__ = ['MODELS', 'BACKBONES', 'NECKS', 'HEADS', 'LOSSES', 'SEGMENTORS', 'CON
            'PIXEL_SAMPLERS', 'DATASETS', 'PIPELINES', 'HOOKS', 'RUNNERS', 'OPTIMIZERS', 'Registry', 'register_module',
            'get', 'build_from_cfg', 'build']
 
-# %% ../nbs/00_registry.ipynb #6e0f27ad
+# %% ../nbs/00_registry.ipynb #290ec909
 import difflib, inspect, warnings
 from fastcore.basics import store_attr
 
-# %% ../nbs/00_registry.ipynb #982d59d1
+# %% ../nbs/00_registry.ipynb #856d612e
 def _infer_scope():
     "The top-level package of the module that created the registry (`segnb`, `mmcls`, ...)."
     frame = inspect.currentframe().f_back.f_back
@@ -22,7 +22,7 @@ def _same_class(a, b):
     return getattr(a, '__module__', None) == getattr(b, '__module__', None) and \
            getattr(a, '__qualname__', None) == getattr(b, '__qualname__', None)
 
-# %% ../nbs/00_registry.ipynb #85178543
+# %% ../nbs/00_registry.ipynb #72e05bb7
 class Registry:
     "A mapping from names to classes (or functions), filled by `register_module`, with optional child scopes."
     def __init__(self, name, parent=None, scope=None):
@@ -50,7 +50,7 @@ class Registry:
         return (f'<b>Registry {self.name}</b> (scope {self.scope}, {len(self)} items)'
                 f'<table><tr><th>name</th><th>object</th></tr>{rows}</table>')
 
-# %% ../nbs/00_registry.ipynb #509a08cd
+# %% ../nbs/00_registry.ipynb #3c0f4f96
 def _register(self: Registry, module, names, force):
     if not (inspect.isclass(module) or inspect.isfunction(module)):
         raise TypeError(f'register_module in registry {self.name!r} takes a class or function, got {type(module).__name__}: {module!r}')
@@ -77,7 +77,7 @@ def register_module(self: Registry, name=None, force=False, module=None):
 
 Registry._register, Registry.register_module = _register, register_module
 
-# %% ../nbs/00_registry.ipynb #0c60ba36
+# %% ../nbs/00_registry.ipynb #043c1588
 def _split_scope_key(key):
     "`'mmcls.ConvNeXt'` -> `('mmcls', 'ConvNeXt')`; `'ResNet'` -> `(None, 'ResNet')`."
     scope, dot, rest = key.partition('.')
@@ -97,7 +97,7 @@ def get(self: Registry, key):
 
 Registry.get = get
 
-# %% ../nbs/00_registry.ipynb #9c82e972
+# %% ../nbs/00_registry.ipynb #ea4fdc51
 def _unknown_type_error(registry, name):
     close = difflib.get_close_matches(name, list(registry.module_dict), n=5, cutoff=0.5)
     hint = f' Closest registered names: {", ".join(close)}.' if close else ''
@@ -134,7 +134,7 @@ def build(self: Registry, cfg, default_args=None):
 
 Registry.build = build
 
-# %% ../nbs/00_registry.ipynb #c8ea67fe
+# %% ../nbs/00_registry.ipynb #b088e9bb
 MODELS = Registry('models', scope='segnb')
 BACKBONES = NECKS = HEADS = LOSSES = SEGMENTORS = MODELS
 CONV_LAYERS = Registry('conv layer', scope='segnb')
