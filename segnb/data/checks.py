@@ -5,13 +5,13 @@
 # %% auto #0
 __all__ = ['color_mask_to_index', 'save_index_mask', 'check_sample', 'DatasetReport', 'check_dataset']
 
-# %% ../../nbs/26_data.checks.ipynb #56090dcc
+# %% ../../nbs/26_data.checks.ipynb #3800d348
 import os, os.path as osp
 import numpy as np
 from PIL import Image
 from .geometry import decode_bgr, label_lut, BadImageError
 
-# %% ../../nbs/26_data.checks.ipynb #7487f64e
+# %% ../../nbs/26_data.checks.ipynb #dbe59142
 def _rgb_codes(rgb): return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
 
 def color_mask_to_index(mask, palette, ignore_index=255, ignore_color=None):
@@ -35,7 +35,7 @@ def save_index_mask(index_mask, filename, palette):
     im.putpalette(np.asarray(palette, np.uint8).flatten().tolist())
     im.save(filename)
 
-# %% ../../nbs/26_data.checks.ipynb #3ded13dd
+# %% ../../nbs/26_data.checks.ipynb #c34d4234
 def _num_classes(ds): return len(ds.CLASSES) if ds.CLASSES is not None else None
 
 def _mask_problems(ds, seg_file, arr, img_hw, lut):
@@ -75,7 +75,7 @@ def check_sample(ds, idx, lut, color_masks):
     mask_errs, values = _mask_problems(ds, seg_file, arr.reshape(arr.shape[:2]), img_hw, lut)
     return errs + mask_errs, values
 
-# %% ../../nbs/26_data.checks.ipynb #6611b824
+# %% ../../nbs/26_data.checks.ipynb #400144c5
 class DatasetReport:
     "The errors and warnings `check_dataset` found."
     def __init__(self, n, errors, warnings): self.n, self.errors, self.warnings = n, errors, warnings

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['build_dataset', 'collate', 'get_dist_info', 'worker_init_fn', 'InfiniteSampler', 'build_dataloader']
 
-# %% ../../nbs/23_data.loader.ipynb #d07b3915
+# %% ../../nbs/23_data.loader.ipynb #e5875055
 import copy, random
 from functools import partial
 import numpy as np, torch
@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, DistributedSampler, IterableDataset, Sa
 from ..registry import DATASETS, build_from_cfg
 from .datasets import ConcatDataset, RepeatDataset
 
-# %% ../../nbs/23_data.loader.ipynb #5328a72b
+# %% ../../nbs/23_data.loader.ipynb #e6556065
 def _n(v): return 0 if v is None else len(v) if isinstance(v, (list, tuple)) else 1
 
 def _concat_dataset(cfg, default_args=None):
@@ -42,7 +42,7 @@ def build_dataset(cfg, default_args=None):
         return _concat_dataset(cfg, default_args)
     return build_from_cfg(cfg, DATASETS, default_args)
 
-# %% ../../nbs/23_data.loader.ipynb #aa0e3228
+# %% ../../nbs/23_data.loader.ipynb #3a07b659
 def _pad_stack(tensors, pad_value):
     "Stack tensors, padding the last two dims bottom-right to the largest."
     h, w = max(t.shape[-2] for t in tensors), max(t.shape[-1] for t in tensors)
@@ -58,7 +58,7 @@ def collate(batch, key=None):
         return torch.stack(batch) if same else _pad_stack(batch, 255 if key == 'gt_semantic_seg' else 0)
     return list(batch)
 
-# %% ../../nbs/23_data.loader.ipynb #1b05cd29
+# %% ../../nbs/23_data.loader.ipynb #9a96dca7
 def get_dist_info():
     "`(rank, world_size)` of the default process group, `(0, 1)` without one."
     if torch.distributed.is_available() and torch.distributed.is_initialized():
@@ -90,7 +90,7 @@ class InfiniteSampler(Sampler):
 
     def __len__(self): return self.size // self.world_size
 
-# %% ../../nbs/23_data.loader.ipynb #04d5431d
+# %% ../../nbs/23_data.loader.ipynb #d3182cf6
 def _sampler(dataset, dist, shuffle, seed, infinite):
     rank, world = get_dist_info()
     if isinstance(dataset, IterableDataset): return None

@@ -6,14 +6,14 @@
 __all__ = ['META_KEYS', 'Compose', 'convert', 'scale_saturation', 'hsv_parts', 'from_hsv', 'shift_hue', 'PhotoMetricDistortion',
            'Normalize', 'DefaultFormatBundle', 'ImageToTensor', 'Collect', 'MultiScaleFlipAug']
 
-# %% ../../nbs/21_data.transforms.ipynb #867fbc27
+# %% ../../nbs/21_data.transforms.ipynb #43ad6946
 import collections.abc
 import numpy as np, torch
 from ..registry import PIPELINES, build_from_cfg
 from .geometry import *
 from .geometry import to_chw, get_img
 
-# %% ../../nbs/21_data.transforms.ipynb #9e2902a8
+# %% ../../nbs/21_data.transforms.ipynb #3b36558b
 @PIPELINES.register_module()
 class Compose:
     "Chain pipeline steps given as config dicts or callables."
@@ -35,7 +35,7 @@ class Compose:
 
     def __repr__(self): return type(self).__name__ + '(' + ''.join(f'\n    {t}' for t in self.transforms) + '\n)'
 
-# %% ../../nbs/21_data.transforms.ipynb #ed5c43ef
+# %% ../../nbs/21_data.transforms.ipynb #a8cdadca
 def convert(img, alpha=1., beta=0.):
     "mmseg's `convert`: `img * alpha + beta` in float32, clipped to [0, 255], truncated to uint8 (via a 256-entry table)."
     lut = (torch.arange(256, dtype=torch.float32) * alpha + beta).clamp_(0, 255).to(torch.uint8)
@@ -72,7 +72,7 @@ def shift_hue(img, delta):
     h, v, c = hsv_parts(img.float())
     return from_hsv(h.add_(delta / 30.), v, c)
 
-# %% ../../nbs/21_data.transforms.ipynb #67f9b174
+# %% ../../nbs/21_data.transforms.ipynb #cf351040
 @PIPELINES.register_module()
 class PhotoMetricDistortion:
     "Random brightness, contrast, saturation and hue, each with probability 0.5, as mmseg draws them."
@@ -110,7 +110,7 @@ class PhotoMetricDistortion:
         return (f'{type(self).__name__}(brightness_delta={self.brightness_delta}, contrast_range=({self.contrast_lower}, '
                 f'{self.contrast_upper}), saturation_range=({self.saturation_lower}, {self.saturation_upper}), hue_delta={self.hue_delta})')
 
-# %% ../../nbs/21_data.transforms.ipynb #f72daa29
+# %% ../../nbs/21_data.transforms.ipynb #2f52c636
 @PIPELINES.register_module()
 class Normalize:
     "`(img - mean) / std` in float32, after BGR→RGB when `to_rgb`."
@@ -128,7 +128,7 @@ class Normalize:
 
     def __repr__(self): return f'{type(self).__name__}(mean={self.mean}, std={self.std}, to_rgb={self.to_rgb})'
 
-# %% ../../nbs/21_data.transforms.ipynb #025d390c
+# %% ../../nbs/21_data.transforms.ipynb #bafbb170
 @PIPELINES.register_module()
 class DefaultFormatBundle:
     "`img` as a contiguous `[C, H, W]` tensor, `gt_semantic_seg` as a `[1, H, W]` int64 tensor."
@@ -147,7 +147,7 @@ class ImageToTensor:
         return results
     def __repr__(self): return f'{type(self).__name__}(keys={self.keys})'
 
-# %% ../../nbs/21_data.transforms.ipynb #9d249b33
+# %% ../../nbs/21_data.transforms.ipynb #8e4f9fc2
 META_KEYS = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
              'flip_direction', 'img_norm_cfg')
 
@@ -172,7 +172,7 @@ class Collect:
 
     def __repr__(self): return f'{type(self).__name__}(keys={self.keys}, meta_keys={self.meta_keys})'
 
-# %% ../../nbs/21_data.transforms.ipynb #d4b90b25
+# %% ../../nbs/21_data.transforms.ipynb #c1756b20
 def _scales(img_scale, img_ratios):
     if img_ratios is not None: img_ratios = img_ratios if isinstance(img_ratios, list) else [img_ratios]
     if img_scale is None: return None, img_ratios
