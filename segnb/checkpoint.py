@@ -6,15 +6,15 @@
 __all__ = ['TORCHVISION_URLS', 'OPEN_MMLAB_URLS', 'LoadReport', 'weights_to_cpu', 'atomic_torch_save', 'save_checkpoint',
            'checkpoint_url', 'hub_cache_dir', 'cache_path', 'find_checkpoint', 'load_state_dict', 'load_checkpoint']
 
-# %% ../nbs/02_checkpoint.ipynb #a567cefd
-import os, re, time, tempfile, logging
+# %% ../nbs/02_checkpoint.ipynb #78e23cb9
+import os, re, time, uuid, logging
 from collections import OrderedDict, namedtuple
 import torch
 import torch.nn as nn
 import torch.distributed as dist
 import segnb
 
-# %% ../nbs/02_checkpoint.ipynb #1bd6fb44
+# %% ../nbs/02_checkpoint.ipynb #d52cb547
 def _unwrap(model):
     "The module inside a `DataParallel`/`DistributedDataParallel` wrapper (mmcv saves the inner one)."
     wrappers = (nn.DataParallel, nn.parallel.DistributedDataParallel)
@@ -32,7 +32,7 @@ def _plain(x):
     if isinstance(x, (list, tuple)): return type(x)(_plain(v) for v in x)
     return x
 
-# %% ../nbs/02_checkpoint.ipynb #7e76339e
+# %% ../nbs/02_checkpoint.ipynb #362279f7
 def _meta(model, meta):
     "mmcv's meta (time, version, CLASSES/PALETTE from the model) with the config stored as text."
     if meta is None: meta = {}
@@ -50,14 +50,14 @@ def _optimizer_state(optimizer):
     if isinstance(optimizer, dict): return {k: o.state_dict() for k, o in optimizer.items()}
     return optimizer.state_dict()
 
-# %% ../nbs/02_checkpoint.ipynb #8ae597c0
+# %% ../nbs/02_checkpoint.ipynb #24a293fb
 def atomic_torch_save(obj, filename):
     "`torch.save` to a temp file in the target's folder, then `os.replace`: never a truncated `filename`."
     folder = os.path.dirname(os.path.abspath(filename))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(filename)}.', suffix='.tmp', dir=folder)
+    tmp = os.path.join(folder, f'.{os.path.basename(filename)}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp')
     try:
-        with os.fdopen(fd, 'wb') as f:
+        with open(tmp, 'xb') as f:      # unlike mkstemp (mode 0600), open honours the umask like a plain save
             torch.save(obj, f)
             f.flush(); os.fsync(f.fileno())
         os.replace(tmp, filename)
@@ -72,7 +72,7 @@ def save_checkpoint(model, filename, optimizer=None, meta=None):
     if optimizer is not None: ckpt['optimizer'] = _optimizer_state(optimizer)
     atomic_torch_save(ckpt, os.fspath(filename))
 
-# %% ../nbs/02_checkpoint.ipynb #7c70c863
+# %% ../nbs/02_checkpoint.ipynb #492ec02f
 _TV = 'https://download.pytorch.org/models/'
 _OMM = 'https://download.openmmlab.com/pretrain/third_party/'
 TORCHVISION_URLS = {
@@ -87,7 +87,7 @@ OPEN_MMLAB_URLS = {'resnet18_v1c': _OMM + 'resnet18_v1c-b5776b93.pth', 'resnet50
 _SCHEMES = {'torchvision://': TORCHVISION_URLS, 'modelzoo://': TORCHVISION_URLS,
             'open-mmlab://': OPEN_MMLAB_URLS, 'openmmlab://': OPEN_MMLAB_URLS}
 
-# %% ../nbs/02_checkpoint.ipynb #c2cb51c2
+# %% ../nbs/02_checkpoint.ipynb #e9e3b407
 def checkpoint_url(filename):
     "The published URL behind a `torchvision://`/`open-mmlab://` name or an http(s) URL; `None` for a local path."
     if filename.startswith(('http://', 'https://')): return filename
@@ -108,7 +108,7 @@ def cache_path(url):
     "The file a URL is cached in, named as `torch.hub.load_state_dict_from_url` names it."
     return os.path.join(hub_cache_dir(), os.path.basename(url.split('?')[0]))
 
-# %% ../nbs/02_checkpoint.ipynb #6e8b3f47
+# %% ../nbs/02_checkpoint.ipynb #4bb39a07
 def _rank():
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
@@ -139,7 +139,7 @@ def find_checkpoint(filename, download=False):
         _download(url, path)
     return path
 
-# %% ../nbs/02_checkpoint.ipynb #d5fc7f68
+# %% ../nbs/02_checkpoint.ipynb #21a3433c
 def _numpy_safe_globals():
     "numpy's scalar/array/dtype reconstructors, under their numpy 2 and numpy 1 pickle names."
     import numpy as np
@@ -162,7 +162,7 @@ def _load_checkpoint(filename, map_location='cpu', weights_only=True, download=F
         raise RuntimeError(f'Could not read checkpoint {path} ({type(e).__name__}: {e}); the file may be truncated '
                            f'or not a torch checkpoint') from e
 
-# %% ../nbs/02_checkpoint.ipynb #127513a0
+# %% ../nbs/02_checkpoint.ipynb #d0d46f39
 LoadReport = namedtuple('LoadReport', 'missing_keys unexpected_keys mismatched_keys')
 
 def _report_text(r):
@@ -185,7 +185,7 @@ def load_state_dict(module, state_dict, strict=False, logger=None):
     if any(report) and _rank() == 0: (logger.warning if logger is not None else print)(_report_text(report))
     return report
 
-# %% ../nbs/02_checkpoint.ipynb #b07f1e7b
+# %% ../nbs/02_checkpoint.ipynb #b121de98
 def _strip_prefix(state_dict, prefix, filename):
     "Keys under `prefix` (e.g. `'backbone.'`) with the prefix removed; an error if there are none."
     prefix = prefix if prefix.endswith('.') else prefix + '.'

@@ -260,3 +260,13 @@ def test_truncated_file_is_named(tmp_path):
     (tmp_path / 'cut.pth').write_bytes((tmp_path / 'ok.pth').read_bytes()[:300])
     with pytest.raises(RuntimeError, match=r'Could not read checkpoint .*cut.pth .*the file may be truncated'):
         load_checkpoint(small_net(), tmp_path / 'cut.pth')
+
+
+def test_saved_file_has_the_usual_permissions(tmp_path):
+    """The atomic save must not leave a private (0600) file where a plain torch.save would give 0644 under umask 022."""
+    old = os.umask(0o022)
+    try:
+        save_checkpoint(small_net(), tmp_path / 'ckpt.pth')
+        torch.save({}, tmp_path / 'plain.pth')
+    finally: os.umask(old)
+    assert (tmp_path / 'ckpt.pth').stat().st_mode & 0o777 == (tmp_path / 'plain.pth').stat().st_mode & 0o777 == 0o644
