@@ -82,6 +82,16 @@ def test_raw_keyboard_interrupt_mid_iteration_saves_the_last_completed_position(
     assert len(rest) == 5
 
 
+def test_resume_from_another_model_lists_the_mismatches(tmp_path):
+    class Wider(OneConvSeg):
+        def __init__(self): super().__init__(); self.conv = nn.Conv2d(3, 5, 1)
+    _run(tmp_path, 2)
+    r = make_runner(str(tmp_path / 'other'), model=Wider())
+    with pytest.raises(RuntimeError, match=r'(?s)cannot resume from .*latest.pth: it was saved from a different model\. .*'
+                                           r'size mismatch.*conv.weight \(2, 3, 1, 1\) in checkpoint vs \(5, 3, 1, 1\) in model'):
+        r.resume(str(tmp_path / 'latest.pth'))
+
+
 def test_resume_from_a_weights_only_file_says_so(tmp_path):
     torch.save(OneConvSeg().state_dict(), tmp_path / 'weights.pth')
     r = make_runner(str(tmp_path), max_iters=2)
