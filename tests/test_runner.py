@@ -272,3 +272,9 @@ def test_resume_with_segnb_build_dataloader(tmp_path, infinite):
     first = run(tmp_path / 'b', stop=7)
     rest = run(tmp_path / 'b', resume=tmp_path / 'b' / 'latest.pth')
     assert first + rest == ref
+
+
+def test_workflow_from_a_json_config_lists_not_tuples(tmp_path):
+    r = make_runner(str(tmp_path), max_iters=2)
+    r.run([tiny_loader()], [['train', 1]])
+    assert r.iter == 2
