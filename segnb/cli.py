@@ -5,15 +5,17 @@
 # %% auto #0
 __all__ = ['DEFAULT_CONFIG', 'build_parser', 'load_config', 'resolve_work_dir', 'setup_processes', 'train', 'test', 'main']
 
-# %% ../nbs/70_cli.ipynb #21e5fcb1
-import argparse, os, os.path as osp, sys, time, logging
+# %% ../nbs/70_cli.ipynb #fac9c7f7
+import os
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before torch loads OpenMP
+import argparse, os.path as osp, sys, time, logging
 import torch
 from .config import Config
 from .config_tools import DictAction, find_config
 
 DEFAULT_CONFIG = 'shapes/pspnet_r18-d8_shapes.py'
 
-# %% ../nbs/70_cli.ipynb #a263e92a
+# %% ../nbs/70_cli.ipynb #eefb3a3e
 def _add_cfg_options(p):
     p.add_argument('--cfg-options', '--options', nargs='+', action=DictAction, dest='cfg_options', default={},
                    help="override config keys, e.g. data.samples_per_gpu=2 runner.max_iters=100 (mmcv's DictAction)")
@@ -51,7 +53,7 @@ def _test_parser(sub):
     p.add_argument('--aug-test', action='store_true', help='multi-scale and flip test augmentation')
     _add_cfg_options(p); _add_launcher(p)
 
-# %% ../nbs/70_cli.ipynb #fb36822d
+# %% ../nbs/70_cli.ipynb #b09822ae
 def build_parser():
     "The `segnb` argument parser: one subcommand per mmseg tool."
     from segnb import cli_tools
@@ -61,7 +63,7 @@ def build_parser():
     _train_parser(sub); _test_parser(sub); cli_tools.add_parsers(sub)
     return ap
 
-# %% ../nbs/70_cli.ipynb #dfb0666e
+# %% ../nbs/70_cli.ipynb #c5bf91cc
 def load_config(name, cfg_options=None):
     "The config at path or shipped name `name`, with `cfg_options` merged in."
     cfg = Config.fromfile(find_config(name))
@@ -74,7 +76,7 @@ def resolve_work_dir(cfg, config_name, work_dir=None):
     if cfg.get('work_dir'): return cfg.work_dir
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_name))[0])
 
-# %% ../nbs/70_cli.ipynb #af3c5867
+# %% ../nbs/70_cli.ipynb #c2a78453
 def setup_processes(cfg, launcher, gpu_id=0):
     "Join the process group for `launcher` and set `cfg.device`, `cfg.gpu_ids`; True when distributed."
     from segnb.dist import init_dist, default_device
@@ -88,7 +90,7 @@ def setup_processes(cfg, launcher, gpu_id=0):
     cfg.gpu_ids = list(range(torch.distributed.get_world_size()))
     return True
 
-# %% ../nbs/70_cli.ipynb #183ea5b6
+# %% ../nbs/70_cli.ipynb #132bb8ff
 def _start_logging(work_dir, timestamp, level):
     from segnb.runner.loggers import get_logger
     return get_logger('segnb', log_file=osp.join(work_dir, f'{timestamp}.log'), log_level=level)
@@ -104,7 +106,7 @@ def _prepare_train_cfg(args):
         cfg.log_config.setdefault('hooks', []).append(dict(type='ProgressBarHook', interval=1, by_epoch=False))
     return cfg
 
-# %% ../nbs/70_cli.ipynb #322df48c
+# %% ../nbs/70_cli.ipynb #e541efc4
 def _make_work_dir(cfg, config_name, rank):
     from segnb.runner.runner import prepare_work_dir
     prepare_work_dir(cfg.work_dir)
@@ -135,7 +137,7 @@ def train(args):
     return train_segmentor(model, datasets, cfg, distributed=distributed, validate=not args.no_validate,
                            timestamp=timestamp, meta=meta)
 
-# %% ../nbs/70_cli.ipynb #2a8237a4
+# %% ../nbs/70_cli.ipynb #99b77b42
 def _prepare_test_cfg(args):
     cfg = load_config(args.config, args.cfg_options)
     if args.aug_test:
@@ -152,7 +154,7 @@ def _check_test_args(args):
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle', '.pth')):
         raise ValueError(f'--out must be a .pkl, .pickle or .pth file, got {args.out}')
 
-# %% ../nbs/70_cli.ipynb #1c5afdc5
+# %% ../nbs/70_cli.ipynb #9fae2b2d
 def _run_test(cfg, args, distributed):
     from segnb.apis import single_gpu_test, multi_gpu_test
     from segnb.dist import wrap_model
@@ -171,7 +173,7 @@ def _run_test(cfg, args, distributed):
     return dataset, single_gpu_test(model, loader, args.show, args.show_dir, opacity=args.opacity, pre_eval=pre_eval,
                                     format_only=args.format_only, format_args=args.eval_options)
 
-# %% ../nbs/70_cli.ipynb #8dd509f2
+# %% ../nbs/70_cli.ipynb #b84117ba
 def test(args):
     "`segnb test`: test a checkpoint; returns the metrics (rank 0) or None."
     import json
@@ -190,7 +192,7 @@ def test(args):
     with open(out, 'w') as f: json.dump(dict(config=args.config, metric={k: float(v) for k, v in metrics.items()}), f, indent=2)
     return metrics
 
-# %% ../nbs/70_cli.ipynb #615dab3a
+# %% ../nbs/70_cli.ipynb #f78a0ccb
 _USER_ERRORS = (FileNotFoundError, KeyError, ValueError, TypeError, OSError, NotImplementedError)
 
 def _report(command, e):
