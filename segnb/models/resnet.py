@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['BasicBlock', 'Bottleneck', 'ResLayer', 'ResNet', 'torchvision_features', 'ResNetV1c', 'ResNetV1d', 'model_facts']
 
-# %% ../../nbs/11_models.resnet.ipynb #a97bcc4e
+# %% ../../nbs/11_models.resnet.ipynb #c3b92ec3
 import os, warnings
 import torch
 import torch.nn as nn
@@ -14,7 +14,7 @@ from ..registry import MODELS
 from .layers import build_conv_layer, build_norm_layer, kaiming_init, constant_init
 from ..checkpoint import load_checkpoint
 
-# %% ../../nbs/11_models.resnet.ipynb #42ed0ef8
+# %% ../../nbs/11_models.resnet.ipynb #f494ad99
 def _refuse_unsupported(dcn, plugins):
     "segnb's ResNet has no deformable convs or plugins: say so instead of building something different."
     if dcn is not None:
@@ -29,7 +29,7 @@ def _run_block(block, x):
     else: out = block._inner_forward(x)
     return block.relu(out)
 
-# %% ../../nbs/11_models.resnet.ipynb #4c449c9c
+# %% ../../nbs/11_models.resnet.ipynb #4d68925d
 class BasicBlock(nn.Module):
     "Two 3x3 convs with a shortcut (ResNet-18/34), named as mmseg names them."
     expansion = 1
@@ -57,7 +57,7 @@ class BasicBlock(nn.Module):
 
     def forward(self, x): return _run_block(self, x)
 
-# %% ../../nbs/11_models.resnet.ipynb #177c647e
+# %% ../../nbs/11_models.resnet.ipynb #b07c0db8
 class Bottleneck(nn.Module):
     "1x1 reduce, 3x3 (strided and dilated), 1x1 expand (x4), with a shortcut; mmseg's names."
     expansion = 4
@@ -95,7 +95,7 @@ class Bottleneck(nn.Module):
 
     def forward(self, x): return _run_block(self, x)
 
-# %% ../../nbs/11_models.resnet.ipynb #1fe0b589
+# %% ../../nbs/11_models.resnet.ipynb #6dcc7e6e
 def _downsample(block, inplanes, planes, stride, avg_down, conv_cfg, norm_cfg):
     "The shortcut of a stage's first block, or `None` when shapes already match."
     if stride == 1 and inplanes == planes * block.expansion: return None
@@ -127,7 +127,7 @@ class ResLayer(nn.Sequential):
                          norm_cfg=norm_cfg, **kwargs) for d in dils[1:]]
         super().__init__(*layers)
 
-# %% ../../nbs/11_models.resnet.ipynb #a4eea5e3
+# %% ../../nbs/11_models.resnet.ipynb #d52bd524
 def _deep_stem(in_channels, stem_channels, conv_cfg, norm_cfg):
     "Three 3x3 conv-norm-ReLU (the first strided): the 9-module stem of ResNetV1c/V1d."
     mid, layers = stem_channels // 2, []
@@ -146,7 +146,7 @@ def _check_resnet_args(depth, arch, num_stages, strides, dilations, out_indices,
     if max(out_indices) >= num_stages:
         raise ValueError(f'ResNet out_indices={tuple(out_indices)} name a stage past num_stages={num_stages}')
 
-# %% ../../nbs/11_models.resnet.ipynb #08a5b0ef
+# %% ../../nbs/11_models.resnet.ipynb #fa2ce9ae
 def _resolve_init_cfg(pretrained, init_cfg):
     "mmseg's rule: `pretrained` (deprecated) becomes `init_cfg=dict(type='Pretrained', checkpoint=pretrained)`."
     if pretrained is not None and init_cfg is not None:
@@ -160,7 +160,7 @@ def _resolve_init_cfg(pretrained, init_cfg):
                          f'checkpoint=...), got {init_cfg!r}')
     return init_cfg
 
-# %% ../../nbs/11_models.resnet.ipynb #576fb76d
+# %% ../../nbs/11_models.resnet.ipynb #dfda06b8
 @MODELS.register_module()
 class ResNet(nn.Module):
     "mmseg 0.x ResNet (V1b layout: stride on the 3x3) with dilation, deep stem, avg-down, freezing and norm_eval."
@@ -253,7 +253,7 @@ class ResNet(nn.Module):
             for m in self.modules():
                 if isinstance(m, self.block): constant_init(getattr(m, last), 0)
 
-# %% ../../nbs/11_models.resnet.ipynb #5289e177
+# %% ../../nbs/11_models.resnet.ipynb #b7f7c257
 def torchvision_features(tv_model, x):
     "The four stage outputs of a torchvision ResNet, by running its own modules in order."
     x = tv_model.maxpool(tv_model.relu(tv_model.bn1(tv_model.conv1(x))))
@@ -262,7 +262,7 @@ def torchvision_features(tv_model, x):
         x = getattr(tv_model, name)(x); outs.append(x)
     return tuple(outs)
 
-# %% ../../nbs/11_models.resnet.ipynb #d611a67f
+# %% ../../nbs/11_models.resnet.ipynb #e915589b
 @MODELS.register_module()
 class ResNetV1c(ResNet):
     "ResNet with the deep stem (three 3x3 convs instead of one 7x7)."
@@ -273,7 +273,7 @@ class ResNetV1d(ResNet):
     "ResNet with the deep stem and average-pool downsampling in the shortcuts."
     def __init__(self, **kwargs): super().__init__(deep_stem=True, avg_down=True, **kwargs)
 
-# %% ../../nbs/11_models.resnet.ipynb #2c8bf5ed
+# %% ../../nbs/11_models.resnet.ipynb #d0c103f4
 def model_facts(model, size=(512, 512), in_channels=3):
     "Parameters, forward GFLOPs (FlopCounterMode, 2 per multiply-add) and output shapes for a 1-image batch."
     from torch.utils.flop_counter import FlopCounterMode
