@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['prepare_work_dir', 'BaseRunner', 'IterBasedRunner', 'EpochBasedRunner', 'build_runner']
 
-# %% ../../nbs/31_runner.runner.ipynb #5bc8ba03
+# %% ../../nbs/31_runner.runner.ipynb #dd97cb31
 import contextlib, itertools, logging, os, os.path as osp, shutil, signal, tempfile, threading, time
 import torch
 import torch.distributed as dist
@@ -18,7 +18,7 @@ from .iter_loader import IterLoader
 import segnb.runner.lr, segnb.runner.checkpoint_hooks, segnb.runner.eval_hooks   # registers their hooks
 from ..checkpoint import save_checkpoint as _save_checkpoint, load_checkpoint as _load_checkpoint
 
-# %% ../../nbs/31_runner.runner.ipynb #61cafba7
+# %% ../../nbs/31_runner.runner.ipynb #d5aa959f
 def _dist_info():
     "`(rank, world_size)` of the default process group, `(0, 1)` without one."
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
@@ -37,7 +37,7 @@ def prepare_work_dir(work_dir):
                       f'(work_dir=... or --work-dir ...)') from e
     return path
 
-# %% ../../nbs/31_runner.runner.ipynb #aea56e3f
+# %% ../../nbs/31_runner.runner.ipynb #dd842a0a
 class BaseRunner:
     "mmcv 1.x's runner base: model, optimizer, counters, hooks; subclasses define `train`, `val`, `run`."
     phases = ('train', 'val')
@@ -74,6 +74,12 @@ class BaseRunner:
     max_epochs = property(lambda self: self._max_epochs)
     max_iters = property(lambda self: self._max_iters)
 
+    def train(self, data_loader, **kwargs): raise NotImplementedError(f'{type(self).__name__} must define train')
+    def val(self, data_loader, **kwargs): raise NotImplementedError(f'{type(self).__name__} must define val')
+    def run(self, data_loaders, workflow, **kwargs): raise NotImplementedError(f'{type(self).__name__} must define run')
+    def save_checkpoint(self, out_dir, filename_tmpl, meta=None, save_optimizer=True, create_symlink=True):
+        raise NotImplementedError(f'{type(self).__name__} must define save_checkpoint')
+
     def _per_optimizer(self, f):
         if isinstance(self.optimizer, torch.optim.Optimizer): return f(self.optimizer)
         if isinstance(self.optimizer, dict): return {k: f(o) for k, o in self.optimizer.items()}
@@ -88,7 +94,7 @@ class BaseRunner:
         mom = lambda g: g['momentum'] if 'momentum' in g else g['betas'][0] if 'betas' in g else 0
         return self._per_optimizer(lambda o: [mom(g) for g in o.param_groups])
 
-# %% ../../nbs/31_runner.runner.ipynb #1aecb3cc
+# %% ../../nbs/31_runner.runner.ipynb #9708f811
 def _hook_error(hook, fn_name, e):
     "`e` again, same type when possible, prefixed with the hook class and event."
     msg = f'{type(hook).__name__}.{fn_name}: {e}'
@@ -134,7 +140,7 @@ def _get_hook_info(self):
 BaseRunner.register_hook, BaseRunner.register_hook_from_cfg, BaseRunner.call_hook = _register_hook, _register_hook_from_cfg, _call_hook
 BaseRunner.get_hook_info = _get_hook_info
 
-# %% ../../nbs/31_runner.runner.ipynb #9357ad65
+# %% ../../nbs/31_runner.runner.ipynb #1fca7924
 def _policy_hook(self, cfg, kind):
     "Build the `<Policy>LrUpdaterHook` / `<Policy>MomentumUpdaterHook` that `cfg['policy']` names."
     if isinstance(cfg, Hook): return cfg
@@ -171,7 +177,7 @@ def _register_training_hooks(self, lr_config, optimizer_config=None, checkpoint_
 
 BaseRunner.register_training_hooks = _register_training_hooks
 
-# %% ../../nbs/31_runner.runner.ipynb #ceb22cf4
+# %% ../../nbs/31_runner.runner.ipynb #70945db6
 def _link_latest(out_dir, filename):
     "Point `out_dir/latest.pth` at `filename` atomically (symlink; copy where symlinks fail)."
     dst, tmp = osp.join(out_dir, 'latest.pth'), osp.join(out_dir, f'.latest.pth.{os.getpid()}.tmp')
@@ -206,7 +212,7 @@ def _load_weights(self, filename, map_location='cpu', strict=False, revise_keys=
 BaseRunner._position, BaseRunner._checkpoint_meta, BaseRunner._save = _position, _checkpoint_meta, _save
 BaseRunner.load_checkpoint = _load_weights
 
-# %% ../../nbs/31_runner.runner.ipynb #33d1cea5
+# %% ../../nbs/31_runner.runner.ipynb #ed6fec0f
 _CARRIED_META = ('hook_msgs', 'fp16', 'ema_state_dict')
 
 def _restore_optimizer(self, state):
@@ -245,7 +251,7 @@ def _apply_resume_state(self, train_loader):
 
 BaseRunner.resume, BaseRunner._apply_resume_state = _resume, _apply_resume_state
 
-# %% ../../nbs/31_runner.runner.ipynb #6423e703
+# %% ../../nbs/31_runner.runner.ipynb #018ac831
 @contextlib.contextmanager
 def _graceful_sigint(runner):
     "Within the block, the first SIGINT sets `runner._stop_requested` instead of raising (main thread only)."
@@ -274,7 +280,7 @@ def _stop_and_save(self, filename):
 
 BaseRunner._stop_and_save, BaseRunner.request_stop = _stop_and_save, _request_stop
 
-# %% ../../nbs/31_runner.runner.ipynb #8a89cb79
+# %% ../../nbs/31_runner.runner.ipynb #842cb793
 def _check_workflow(runner, data_loaders, workflow):
     if not isinstance(data_loaders, list): raise TypeError(f'data_loaders must be a list, got {type(data_loaders).__name__}')
     if not (isinstance(workflow, (list, tuple)) and all(isinstance(f, (tuple, list)) and len(f) == 2 for f in workflow)):
@@ -286,7 +292,7 @@ def _check_workflow(runner, data_loaders, workflow):
             raise ValueError(f'workflow phase {mode!r} is unknown: {type(runner).__name__} runs the phases '
                              f'{", ".join(runner.phases)} (workflow={workflow})')
 
-# %% ../../nbs/31_runner.runner.ipynb #008261eb
+# %% ../../nbs/31_runner.runner.ipynb #c00b42c1
 @RUNNERS.register_module()
 class IterBasedRunner(BaseRunner):
     "Train by iterations, mmcv 1.x style; checkpoints `iter_N.pth` and `latest.pth`."
@@ -362,7 +368,7 @@ class IterBasedRunner(BaseRunner):
         meta = self._checkpoint_meta(meta, completed, self.epoch)
         return self._save(out_dir, filename_tmpl.format(completed), meta, save_optimizer, create_symlink)
 
-# %% ../../nbs/31_runner.runner.ipynb #a96cd951
+# %% ../../nbs/31_runner.runner.ipynb #15ffe89a
 @RUNNERS.register_module()
 class EpochBasedRunner(BaseRunner):
     "Train by epochs, mmcv 1.x style; checkpoints `epoch_N.pth` and `latest.pth`."
@@ -422,7 +428,7 @@ class EpochBasedRunner(BaseRunner):
 
     def _in_epoch_end(self): return self.data_loader is not None and self.inner_iter + 1 == len(self.data_loader)
 
-# %% ../../nbs/31_runner.runner.ipynb #1337c1f7
+# %% ../../nbs/31_runner.runner.ipynb #fd347d1d
 def build_runner(cfg, default_args=None):
     "Build a runner from `dict(type='IterBasedRunner', max_iters=...)` plus `default_args` (model, optimizer, ...)."
     return build_from_cfg(dict(cfg), RUNNERS, default_args=default_args)
