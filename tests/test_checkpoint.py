@@ -270,3 +270,33 @@ def test_saved_file_has_the_usual_permissions(tmp_path):
         torch.save({}, tmp_path / 'plain.pth')
     finally: os.umask(old)
     assert (tmp_path / 'ckpt.pth').stat().st_mode & 0o777 == (tmp_path / 'plain.pth').stat().st_mode & 0o777 == 0o644
+
+
+MM_SAVE = '''
+import numpy as np
+from mmcv.runner import save_checkpoint
+from mmseg.models import build_backbone
+m = build_backbone(dict(type='ResNetV1c', depth=18, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4)))
+m.CLASSES, m.PALETTE = ('road', 'car'), [[128, 64, 128], [0, 0, 142]]
+seg = torch.nn.Module(); seg.backbone = m
+opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+meta = dict(mmseg_version='0.30.0', config="norm_cfg = dict(type='SyncBN')", CLASSES=m.CLASSES, PALETTE=m.PALETTE,
+            epoch=1, iter=40000, hook_msgs=dict(best_score=np.float64(0.7712), last_ckpt='iter_40000.pth'), seed=np.int64(7))
+save_checkpoint(seg, inp['path'], optimizer=opt, meta=meta)
+out['sd'] = m.state_dict()
+'''
+
+from mmseg_venv import needs_mmseg, run_mmseg
+
+@needs_mmseg
+def test_mmcv_written_checkpoint_loads_safely_and_strictly(tmp_path):
+    """A checkpoint saved by mmcv 1.7's save_checkpoint (numpy in meta, as mmseg's eval hook leaves it) loads with
+    weights_only=True, and prefix='backbone.' gives segnb's ResNetV1c every tensor, strictly."""
+    from segnb.models.resnet import ResNetV1c
+    path = str(tmp_path / 'mm.pth')
+    ref = run_mmseg(MM_SAVE, path=path)['sd']
+    ours = ResNetV1c(depth=18, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4))
+    got = load_checkpoint(ours, path, prefix='backbone.', strict=True)
+    assert got['meta']['CLASSES'] == ('road', 'car') and got['meta']['iter'] == 40000
+    assert float(got['meta']['hook_msgs']['best_score']) == 0.7712 and 'optimizer' in got
+    for k, v in ref.items(): assert torch.equal(ours.state_dict()[k], v), k
