@@ -278,3 +278,16 @@ def test_workflow_from_a_json_config_lists_not_tuples(tmp_path):
     r = make_runner(str(tmp_path), max_iters=2)
     r.run([tiny_loader()], [['train', 1]])
     assert r.iter == 2
+
+
+def test_resume_continues_the_ema_weights(tmp_path):
+    def run(d, stop=None, resume=None):
+        r = make_runner(str(d), max_iters=6, model=lambda: OneConvSeg(dropout=0.3),
+                        custom_hooks_config=[dict(type='EMAHook', momentum=0.3, warm_up=2)])
+        if stop: r.register_hook(StopAt(stop, 'request'))
+        if resume: r.resume(str(resume))
+        r.run([tiny_loader(augment=True)], [('train', 1)])
+        return r.model.conv.weight.detach()
+    full = run(tmp_path / 'a')
+    run(tmp_path / 'b', stop=3)
+    torch.testing.assert_close(run(tmp_path / 'b', resume=tmp_path / 'b' / 'latest.pth'), full, rtol=0, atol=0)
