@@ -17,7 +17,7 @@ model = dict(
 # AdamW learns this from scratch far faster than the SGD of the VOC schedules
 optimizer = dict(_delete_=True, type='AdamW', lr=0.002, betas=(0.9, 0.999), weight_decay=0.01)
 lr_config = dict(policy='poly', power=0.9, min_lr=1e-5, by_epoch=False)
-runner = dict(type='IterBasedRunner', max_iters=800)
-checkpoint_config = dict(by_epoch=False, interval=800)
-evaluation = dict(interval=800, metric='mIoU', pre_eval=True)
+runner = dict(type='IterBasedRunner', max_iters=600)
+checkpoint_config = dict(by_epoch=False, interval=600)
+evaluation = dict(interval=600, metric='mIoU', pre_eval=True)
 log_config = dict(interval=50, hooks=[dict(type='TextLoggerHook', by_epoch=False)])
