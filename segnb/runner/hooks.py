@@ -4,16 +4,16 @@
 
 # %% auto #0
 __all__ = ['Priority', 'get_priority', 'Hook', 'IterTimerHook', 'DistSamplerSeedHook', 'EmptyCacheHook', 'get_rng_state',
-           'set_rng_state', 'preserved_rng', 'model_device', 'clip_grads', 'OptimizerHook', 'Fp16OptimizerHook',
+           'set_rng_state', 'preserved_rng', 'clip_grads', 'OptimizerHook', 'Fp16OptimizerHook',
            'GradientCumulativeOptimizerHook', 'GradientCumulativeFp16OptimizerHook']
 
-# %% ../../nbs/30_runner.hooks.ipynb #9fb514b3
+# %% ../../nbs/30_runner.hooks.ipynb #2043de68
 import contextlib, math, warnings
 from enum import IntEnum
 import torch
 from ..registry import HOOKS
 
-# %% ../../nbs/30_runner.hooks.ipynb #4bc5794d
+# %% ../../nbs/30_runner.hooks.ipynb #33f1b7c2
 class Priority(IntEnum):
     "mmcv's hook priority levels: lower values run first."
     HIGHEST = 0; VERY_HIGH = 10; HIGH = 30; ABOVE_NORMAL = 40; NORMAL = 50
@@ -31,7 +31,7 @@ def get_priority(priority):
                                           f'or an int in [0, 100]') from None
     raise TypeError(f'priority must be an int, a str or a Priority, got {type(priority).__name__}')
 
-# %% ../../nbs/30_runner.hooks.ipynb #9d097057
+# %% ../../nbs/30_runner.hooks.ipynb #7fbd9211
 def _overrides(hook, method):
     "Whether `hook`'s class replaces `Hook.method`."
     return getattr(type(hook), method) is not getattr(Hook, method)
@@ -74,7 +74,7 @@ class Hook:
             if _overrides(self, method): stages.update(mapped)
         return [s for s in Hook.stages if s in stages]
 
-# %% ../../nbs/30_runner.hooks.ipynb #a6684e7d
+# %% ../../nbs/30_runner.hooks.ipynb #860f3155
 import time
 
 @HOOKS.register_module()
@@ -105,7 +105,7 @@ class EmptyCacheHook(Hook):
     def after_epoch(self, runner): self._empty('after_epoch')
     def after_iter(self, runner): self._empty('after_iter')
 
-# %% ../../nbs/30_runner.hooks.ipynb #9dba10b6
+# %% ../../nbs/30_runner.hooks.ipynb #7334024e
 import random
 import numpy as np
 
@@ -132,8 +132,8 @@ def preserved_rng():
     try: yield
     finally: set_rng_state(state)
 
-# %% ../../nbs/30_runner.hooks.ipynb #806d9b32
-def model_device(model):
+# %% ../../nbs/30_runner.hooks.ipynb #a19f28cd
+def _model_device(model):
     "The device of `model`'s first parameter (CPU for a model without parameters)."
     p = next(iter(model.parameters()), None)
     return p.device if p is not None else torch.device('cpu')
@@ -149,7 +149,7 @@ def _make_scaler(device_type, loss_scale):
     if isinstance(loss_scale, dict): return torch.amp.GradScaler(device_type, **loss_scale)
     return torch.amp.GradScaler(device_type, init_scale=float(loss_scale), growth_interval=2**31 - 1)
 
-# %% ../../nbs/30_runner.hooks.ipynb #417acfa5
+# %% ../../nbs/30_runner.hooks.ipynb #67b340af
 @HOOKS.register_module()
 class OptimizerHook(Hook):
     "Backward the loss, clip gradients (`grad_clip`), step; with `amp` set, run forwards under autocast."
@@ -167,7 +167,7 @@ class OptimizerHook(Hook):
         return torch.float16 if self.amp == 'fp16' else torch.bfloat16
 
     def before_run(self, runner):
-        device = model_device(runner.model)
+        device = _model_device(runner.model)
         dtype = self.amp_dtype(device)
         if dtype is None: return
         runner.autocast = lambda: torch.autocast(device.type, dtype=dtype)
@@ -196,7 +196,7 @@ class OptimizerHook(Hook):
         self.backward(runner, runner.outputs['loss'])
         self.step(runner)
 
-# %% ../../nbs/30_runner.hooks.ipynb #41424e3c
+# %% ../../nbs/30_runner.hooks.ipynb #3259e719
 @HOOKS.register_module()
 class Fp16OptimizerHook(OptimizerHook):
     "mmcv's fp16 hook: `OptimizerHook(amp='fp16')` with `loss_scale` (a number, `'dynamic'` or GradScaler kwargs)."
