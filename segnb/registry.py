@@ -7,22 +7,23 @@ __all__ = ['MODELS', 'BACKBONES', 'NECKS', 'HEADS', 'LOSSES', 'SEGMENTORS', 'CON
            'PIXEL_SAMPLERS', 'DATASETS', 'PIPELINES', 'HOOKS', 'RUNNERS', 'OPTIMIZERS', 'Registry', 'register_module',
            'get', 'build_from_cfg', 'build']
 
-# %% ../nbs/00_registry.ipynb #290ec909
+# %% ../nbs/00_registry.ipynb #050145f2
 import difflib, inspect, warnings
 from fastcore.basics import store_attr
 
-# %% ../nbs/00_registry.ipynb #856d612e
+# %% ../nbs/00_registry.ipynb #566d398e
 def _infer_scope():
     "The top-level package of the module that created the registry (`segnb`, `mmcls`, ...)."
     frame = inspect.currentframe().f_back.f_back
     return frame.f_globals.get('__name__', '__main__').split('.')[0]
 
 def _same_class(a, b):
-    "Re-running a notebook cell makes a new class object with the same module and qualified name."
-    return getattr(a, '__module__', None) == getattr(b, '__module__', None) and \
-           getattr(a, '__qualname__', None) == getattr(b, '__qualname__', None)
+    "Same qualified name, and the same module or one of them a notebook's `__main__` (a cell run again)."
+    ma, mb = getattr(a, '__module__', None), getattr(b, '__module__', None)
+    return getattr(a, '__qualname__', None) == getattr(b, '__qualname__', None) and \
+           (ma == mb or '__main__' in (ma, mb))
 
-# %% ../nbs/00_registry.ipynb #72e05bb7
+# %% ../nbs/00_registry.ipynb #6e97f59b
 class Registry:
     "A mapping from names to classes (or functions), filled by `register_module`, with optional child scopes."
     def __init__(self, name, parent=None, scope=None):
@@ -50,7 +51,7 @@ class Registry:
         return (f'<b>Registry {self.name}</b> (scope {self.scope}, {len(self)} items)'
                 f'<table><tr><th>name</th><th>object</th></tr>{rows}</table>')
 
-# %% ../nbs/00_registry.ipynb #3c0f4f96
+# %% ../nbs/00_registry.ipynb #8ff06944
 def _register(self: Registry, module, names, force):
     if not (inspect.isclass(module) or inspect.isfunction(module)):
         raise TypeError(f'register_module in registry {self.name!r} takes a class or function, got {type(module).__name__}: {module!r}')
@@ -77,7 +78,7 @@ def register_module(self: Registry, name=None, force=False, module=None):
 
 Registry._register, Registry.register_module = _register, register_module
 
-# %% ../nbs/00_registry.ipynb #043c1588
+# %% ../nbs/00_registry.ipynb #dd58ef18
 def _split_scope_key(key):
     "`'mmcls.ConvNeXt'` -> `('mmcls', 'ConvNeXt')`; `'ResNet'` -> `(None, 'ResNet')`."
     scope, dot, rest = key.partition('.')
@@ -97,7 +98,7 @@ def get(self: Registry, key):
 
 Registry.get = get
 
-# %% ../nbs/00_registry.ipynb #ea4fdc51
+# %% ../nbs/00_registry.ipynb #7ff65e39
 def _unknown_type_error(registry, name):
     close = difflib.get_close_matches(name, list(registry.module_dict), n=5, cutoff=0.5)
     hint = f' Closest registered names: {", ".join(close)}.' if close else ''
@@ -134,7 +135,7 @@ def build(self: Registry, cfg, default_args=None):
 
 Registry.build = build
 
-# %% ../nbs/00_registry.ipynb #b088e9bb
+# %% ../nbs/00_registry.ipynb #d3d91650
 MODELS = Registry('models', scope='segnb')
 BACKBONES = NECKS = HEADS = LOSSES = SEGMENTORS = MODELS
 CONV_LAYERS = Registry('conv layer', scope='segnb')
