@@ -168,3 +168,19 @@ with torch.no_grad():
     for k in ours['losses']: torch.testing.assert_close(ours['losses'][k], ref['losses'][k], rtol=1e-4, atol=1e-5, msg=k)
     torch.testing.assert_close(ours['logits'], ref['logits'], rtol=1e-4, atol=1e-5)
     for a, r in zip(ours['slide'], ref['slide']): assert (a == r).mean() > 0.999
+
+def test_fuse_conv_bn_keeps_predictions():
+    "Conv-BN folding (mmcv's fuse_conv_bn) on PSPNet and on a DeepLabV3+ head with depthwise convs."
+    from segnb.models.fuse import fuse_conv_bn
+    cfg = psp_cfg()
+    cfg['decode_head'] = dict(type='DepthwiseSeparableASPPHead', in_channels=512, in_index=3, channels=16,
+                              dilations=(1, 2, 3, 4), c1_in_channels=64, c1_channels=8, dropout_ratio=0.1, num_classes=4,
+                              norm_cfg=BN, align_corners=False)
+    for c in (psp_cfg(), cfg):
+        torch.manual_seed(0)
+        model = build_segmentor(c).eval()
+        _randomize_bn(model)
+        img = batch(1, 48, 48)['img']
+        fused = fuse_conv_bn(copy.deepcopy(model))
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+        with torch.no_grad(): torch.testing.assert_close(fused.encode_decode(img, None), model.encode_decode(img, None), rtol=1e-4, atol=1e-4)
