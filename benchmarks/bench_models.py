@@ -96,7 +96,7 @@ def alternate(models, fn, reps, warmup=1):
 def report(title, med, unit='s'):
     base = 'mm0' if 'mm0' in med else next(iter(med))
     print(f'\n{title}')
-    for n, v in med.items(): print(f'  {n:9s} {v:9.3f} {unit}   x{v / med[base]:.2f} of {base}')
+    for n, v in med.items(): print(f'  {n:15s} {v:9.3f} {unit}   x{v / med[base]:.2f} of {base}')
     sys.stdout.flush()
 
 
@@ -178,6 +178,7 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--quick', action='store_true', help='64x64 everywhere, 2 rounds: a smoke test')
     ap.add_argument('--skip-rss', action='store_true')
+    ap.add_argument('--rss-only', action='store_true')
     ap.add_argument('--in-venv', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--rss-worker', help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -189,7 +190,8 @@ def main():
     if args.in_venv: return run_timings(args, impls)
     print(f'PSPNet-R50-D8, fp32, {args.threads} threads; models: {", ".join(impls)}; shared machine: timings are noisy')
     py, env = python_for('mm0', venv)
-    if venv:   # timings in one process of the venv's python (it has torch and mmseg; segnb comes via PYTHONPATH)
+    if args.rss_only: pass
+    elif venv:   # timings in one process of the venv's python (it has torch and mmseg; segnb comes via PYTHONPATH)
         subprocess.run([py, __file__, '--in-venv'] + sys.argv[1:], env=env, check=True)
     else: run_timings(args, impls)
     if not args.skip_rss: run_rss(args, impls, py, env)
