@@ -6,7 +6,7 @@
 __all__ = ['add_prefix', 'parse_losses', 'BaseSegmentor', 'channel_argmax', 'EncoderDecoder', 'CascadeEncoderDecoder',
            'build_segmentor']
 
-# %% ../../nbs/14_models.segmentors.ipynb #62d583ef
+# %% ../../nbs/14_models.segmentors.ipynb #40b8b118
 import warnings, zlib
 from abc import ABCMeta, abstractmethod
 from collections import OrderedDict
@@ -18,7 +18,7 @@ from ..registry import MODELS
 from .layers import resize
 import segnb.models.heads, segnb.models.losses, segnb.models.resnet  # register the heads, losses and backbones
 
-# %% ../../nbs/14_models.segmentors.ipynb #796253fa
+# %% ../../nbs/14_models.segmentors.ipynb #571cb95f
 def add_prefix(inputs, prefix):
     "A copy of the dict `inputs` with every key prefixed `'{prefix}.'`."
     return {f'{prefix}.{k}': v for k, v in inputs.items()}
@@ -52,7 +52,7 @@ def parse_losses(losses):
         dist.all_reduce(values.div_(dist.get_world_size()))
     return loss, OrderedDict(zip(log_vars, values.tolist()))
 
-# %% ../../nbs/14_models.segmentors.ipynb #2bacec57
+# %% ../../nbs/14_models.segmentors.ipynb #0d4f556a
 def _same(metas, key, aug):
     "All images of a test batch must share `key` (they are stacked into one tensor)."
     values = [m[key] for m in metas]
@@ -119,7 +119,7 @@ class BaseSegmentor(nn.Module, metaclass=ABCMeta):
                 for sub in m:
                     if hasattr(sub, 'init_weights'): sub.init_weights()
 
-# %% ../../nbs/14_models.segmentors.ipynb #5c110dcd
+# %% ../../nbs/14_models.segmentors.ipynb #e9f3b9ec
 def _cfg_get(cfg, key, default=None):
     "`cfg[key]` for a dict or ConfigDict, `default` when `cfg` is None or lacks it."
     return default if cfg is None else cfg.get(key, default)
@@ -152,7 +152,7 @@ def _move_pretrained(backbone, pretrained):
     backbone['pretrained'] = pretrained
     return backbone
 
-# %% ../../nbs/14_models.segmentors.ipynb #caca9410
+# %% ../../nbs/14_models.segmentors.ipynb #20b73217
 def _slide_grid(h_img, w_img, h_crop, w_crop, h_stride, w_stride):
     "The `(y1, y2, x1, x2)` windows of mmseg's sliding-window inference; the last ones are shifted to end at the border."
     h_grids = max(h_img - h_crop + h_stride - 1, 0) // h_stride + 1
@@ -185,7 +185,7 @@ def _flip_back(output, img_meta):
 
 def _last_head(decode_head): return decode_head[-1] if isinstance(decode_head, nn.ModuleList) else decode_head
 
-# %% ../../nbs/14_models.segmentors.ipynb #d93d638a
+# %% ../../nbs/14_models.segmentors.ipynb #71af0019
 @MODELS.register_module()
 class EncoderDecoder(BaseSegmentor):
     "Backbone (+ neck) -> decode head, with optional auxiliary head(s) used only for training losses."
@@ -277,7 +277,7 @@ class EncoderDecoder(BaseSegmentor):
         probs = sum(self.inference(img, meta, rescale) for img, meta in zip(imgs, img_metas)) / len(imgs)
         return self._to_label_maps(probs)
 
-# %% ../../nbs/14_models.segmentors.ipynb #c68e2233
+# %% ../../nbs/14_models.segmentors.ipynb #bc536f5e
 @MODELS.register_module()
 class CascadeEncoderDecoder(EncoderDecoder):
     "`EncoderDecoder` whose `num_stages` decode heads run in a cascade, each refining the previous one's output."
@@ -307,7 +307,7 @@ class CascadeEncoderDecoder(EncoderDecoder):
             losses.update(add_prefix(self.decode_head[i].forward_train(x, prev, img_metas, gt_semantic_seg, self.train_cfg), f'decode_{i}'))
         return losses
 
-# %% ../../nbs/14_models.segmentors.ipynb #d868037b
+# %% ../../nbs/14_models.segmentors.ipynb #c7cec345
 def build_segmentor(cfg, train_cfg=None, test_cfg=None):
     "Build the segmentor `cfg` describes; `train_cfg`/`test_cfg` may come from outside `cfg` (deprecated, as in mmseg)."
     if train_cfg is not None or test_cfg is not None:
