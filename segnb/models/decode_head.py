@@ -6,7 +6,7 @@
 __all__ = ['BasePixelSampler', 'build_pixel_sampler', 'OHEMPixelSampler', 'check_channels', 'check_pooled_batchnorm',
            'pooled_values', 'match_layout', 'BaseDecodeHead']
 
-# %% ../../nbs/12_models.decode_head.ipynb #785574c0
+# %% ../../nbs/12_models.decode_head.ipynb #dc422e8f
 from abc import ABCMeta, abstractmethod
 import warnings
 import torch
@@ -15,7 +15,7 @@ from ..registry import MODELS, PIXEL_SAMPLERS, build_from_cfg
 from .layers import resize
 from .losses import accuracy
 
-# %% ../../nbs/12_models.decode_head.ipynb #861c8f93
+# %% ../../nbs/12_models.decode_head.ipynb #0286638e
 class BasePixelSampler(metaclass=ABCMeta):
     "Base class of pixel samplers: `sample(seg_logit, seg_label)` returns a per-pixel loss weight."
     def __init__(self, **kwargs): pass
@@ -26,7 +26,7 @@ def build_pixel_sampler(cfg, **default_args):
     "Build the pixel sampler `cfg` names from `PIXEL_SAMPLERS` (the head passes itself as `context`)."
     return build_from_cfg(cfg, PIXEL_SAMPLERS, default_args)
 
-# %% ../../nbs/12_models.decode_head.ipynb #c786d305
+# %% ../../nbs/12_models.decode_head.ipynb #c2efdae4
 def _head_losses(head):
     "The loss modules of a head, as a list."
     return list(head.loss_decode) if isinstance(head.loss_decode, nn.ModuleList) else [head.loss_decode]
@@ -68,7 +68,7 @@ class OHEMPixelSampler(BasePixelSampler):
         w[losses[valid].sort(descending=True)[1][:kept]] = 1.
         return w
 
-# %% ../../nbs/12_models.decode_head.ipynb #744a05c4
+# %% ../../nbs/12_models.decode_head.ipynb #8292fd54
 def check_channels(owner, expected, x, what='input'):
     "Raise a `ValueError` naming `owner` and both counts when feature map `x` does not have `expected` channels."
     if x.dim() != 4 or x.size(1) != expected:
@@ -96,7 +96,7 @@ def match_layout(t, like):
     cl = torch.channels_last
     return t.contiguous(memory_format=cl) if like.is_contiguous(memory_format=cl) and not like.is_contiguous() else t
 
-# %% ../../nbs/12_models.decode_head.ipynb #3ebc6dd6
+# %% ../../nbs/12_models.decode_head.ipynb #7340518a
 def _build_losses(loss_decode):
     "One loss module for a dict, an `nn.ModuleList` for a list of dicts."
     if isinstance(loss_decode, dict): return MODELS.build(loss_decode)
@@ -129,7 +129,7 @@ def _binary_setup(num_classes, out_channels, threshold):
         warnings.warn('threshold is not defined for binary, and defaults to 0.3')
     return out_channels, threshold
 
-# %% ../../nbs/12_models.decode_head.ipynb #b44f2180
+# %% ../../nbs/12_models.decode_head.ipynb #a278477b
 def _uses_softmax_ce(loss):
     return type(loss).__name__ == 'CrossEntropyLoss' and not loss.use_sigmoid and not loss.use_mask
 

@@ -6,14 +6,14 @@
 __all__ = ['FCNHead', 'PPM', 'PSPHead', 'ASPPModule', 'ASPPHead', 'DepthwiseSeparableASPPModule', 'DepthwiseSeparableASPPHead',
            'UPerHead']
 
-# %% ../../nbs/15_models.heads.ipynb #8bd60d88
+# %% ../../nbs/15_models.heads.ipynb #80561f14
 import torch
 import torch.nn as nn
 from ..registry import MODELS
 from .layers import ConvModule, DepthwiseSeparableConvModule, resize
 from .decode_head import BaseDecodeHead, check_channels, check_pooled_batchnorm, match_layout, pooled_values
 
-# %% ../../nbs/15_models.heads.ipynb #a8e35e79
+# %% ../../nbs/15_models.heads.ipynb #450e912a
 @MODELS.register_module()
 class FCNHead(BaseDecodeHead):
     "Fully convolutional head: `num_convs` convs, optionally concatenated with the input (`concat_input`), then classify."
@@ -40,7 +40,7 @@ class FCNHead(BaseDecodeHead):
 
     def forward(self, inputs): return self.cls_seg(self._forward_feature(inputs))
 
-# %% ../../nbs/15_models.heads.ipynb #71a2a24c
+# %% ../../nbs/15_models.heads.ipynb #fccf749d
 class PPM(nn.ModuleList):
     "Pyramid pooling module: per scale, adaptive average pool -> 1x1 `ConvModule` -> upsample back to the input size."
     def __init__(self, pool_scales, in_channels, channels, conv_cfg, norm_cfg, act_cfg, align_corners, **kwargs):
@@ -60,7 +60,7 @@ class PPM(nn.ModuleList):
             outs.append(match_layout(out, x))
         return outs
 
-# %% ../../nbs/15_models.heads.ipynb #b68c9ed5
+# %% ../../nbs/15_models.heads.ipynb #05d923a6
 @MODELS.register_module()
 class PSPHead(BaseDecodeHead):
     "PSPNet's head: the input and its `PPM` branches concatenated, a 3x3 `bottleneck`, then classify."
@@ -80,7 +80,7 @@ class PSPHead(BaseDecodeHead):
 
     def forward(self, inputs): return self.cls_seg(self._forward_feature(inputs))
 
-# %% ../../nbs/15_models.heads.ipynb #3ed67cc7
+# %% ../../nbs/15_models.heads.ipynb #55e7eae7
 class ASPPModule(nn.ModuleList):
     "Atrous spatial pyramid pooling: one `ConvModule` per dilation (1x1 for dilation 1, else 3x3 dilated)."
     def __init__(self, dilations, in_channels, channels, conv_cfg, norm_cfg, act_cfg):
@@ -93,7 +93,7 @@ class ASPPModule(nn.ModuleList):
 
     def forward(self, x): return [m(x) for m in self]
 
-# %% ../../nbs/15_models.heads.ipynb #09edbc5c
+# %% ../../nbs/15_models.heads.ipynb #f45b91d6
 def _image_pool(in_channels, channels, conv_cfg, norm_cfg, act_cfg):
     "Global average pool then a 1x1 `ConvModule` (ASPP's image-level branch)."
     return nn.Sequential(nn.AdaptiveAvgPool2d(1), ConvModule(in_channels, channels, 1, conv_cfg=conv_cfg,
@@ -121,7 +121,7 @@ class ASPPHead(BaseDecodeHead):
     def _forward_feature(self, inputs): return self._aspp(self._transform_inputs(inputs))
     def forward(self, inputs): return self.cls_seg(self._forward_feature(inputs))
 
-# %% ../../nbs/15_models.heads.ipynb #7d589e1e
+# %% ../../nbs/15_models.heads.ipynb #2fa4f110
 class DepthwiseSeparableASPPModule(ASPPModule):
     "`ASPPModule` whose dilated 3x3 branches are depthwise-separable convs."
     def __init__(self, **kwargs):
@@ -152,7 +152,7 @@ class DepthwiseSeparableASPPHead(ASPPHead):
             output = torch.cat([resize(output, size=c1.shape[2:], mode='bilinear', align_corners=self.align_corners), c1], dim=1)
         return self.cls_seg(self.sep_bottleneck(output))
 
-# %% ../../nbs/15_models.heads.ipynb #6633168f
+# %% ../../nbs/15_models.heads.ipynb #a184f86d
 @MODELS.register_module()
 class UPerHead(BaseDecodeHead):
     "UPerNet's head: `PPM` on the last level, a top-down feature pyramid (FPN) over all levels, fused and classified."
