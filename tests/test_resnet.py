@@ -242,3 +242,48 @@ def test_every_resnet_backbone_in_mmseg_configs_matches():
         with torch.device('meta'): ours = MODELS.build(dict(c['cfg']))
         assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == c['keys'], c['configs'][0]
     print(f'{len(cases)} distinct ResNet backbone configs from {n_configs} mmseg configs: keys and shapes identical')
+
+
+MM_TRAIN = '''
+from mmseg.models import build_backbone
+torch.manual_seed(0)
+m = build_backbone(dict(inp['cfg'])); m.init_weights(); m.train()
+for mod in m.modules():      # break zero_init_residual's symmetry so every block contributes
+    if isinstance(mod, torch.nn.BatchNorm2d): torch.nn.init.uniform_(mod.weight, .5, 1.5)
+sd = {k: v.clone() for k, v in m.state_dict().items()}
+outs = m(inp['x'])
+sum((o ** 2).mean() for o in outs).backward()
+out.update(sd=sd, outs=[o.detach() for o in outs], grads={n: p.grad for n, p in m.named_parameters()},
+           running={k: v for k, v in m.state_dict().items() if 'running' in k})
+'''
+
+@needs_mmseg
+@pytest.mark.parametrize('with_cp', [False, True])
+def test_train_step_identical_to_mmseg(with_cp):
+    """Train mode (batch statistics), backward: same outputs, gradients and updated running statistics as mmseg."""
+    cfg = dict(CASES['v1c18_d8'], frozen_stages=1)
+    x = torch.randn(2, 3, 48, 48)
+    mm = run_mmseg(MM_TRAIN, cfg=cfg, x=x)
+    ours = MODELS.build(dict(cfg, with_cp=with_cp)); ours.load_state_dict(mm['sd'], strict=True); ours.train()
+    outs = ours(x.clone().requires_grad_(with_cp))
+    sum((o ** 2).mean() for o in outs).backward()
+    for a, b in zip(outs, mm['outs']): torch.testing.assert_close(a.detach(), b, rtol=1e-4, atol=1e-5)
+    for n, p in ours.named_parameters():
+        if mm['grads'][n] is None: assert p.grad is None, n                 # frozen stem and layer1
+        else: torch.testing.assert_close(p.grad, mm['grads'][n], rtol=1e-3, atol=1e-6, msg=n)
+    sd = ours.state_dict()
+    for k, v in mm['running'].items(): torch.testing.assert_close(sd[k], v, msg=k)
+
+
+@needs_mmseg
+def test_with_cp_updates_bn_statistics_once_unlike_mmseg():
+    """mmseg 0.30's with_cp recomputes BN in train mode and counts the batch twice; segnb counts it once."""
+    mm = run_mmseg('''
+from mmseg.models import build_backbone
+m = build_backbone(dict(type='ResNetV1c', depth=18, with_cp=True)); m.train()
+m(torch.randn(2, 3, 32, 32, requires_grad=True))[-1].sum().backward()
+out['n'] = int(m.layer4[1].bn2.num_batches_tracked)
+''')
+    ours = ResNetV1c(depth=18, with_cp=True).train()
+    ours(torch.randn(2, 3, 32, 32, requires_grad=True))[-1].sum().backward()
+    assert (mm['n'], int(ours.layer4[1].bn2.num_batches_tracked)) == (2, 1)

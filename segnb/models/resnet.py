@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['BasicBlock', 'Bottleneck', 'ResLayer', 'ResNet', 'torchvision_features', 'ResNetV1c', 'ResNetV1d', 'model_facts']
 
-# %% ../../nbs/11_models.resnet.ipynb #c3b92ec3
+# %% ../../nbs/11_models.resnet.ipynb #50ba44a6
 import os, warnings
+from contextlib import contextmanager, nullcontext
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
@@ -14,7 +15,7 @@ from ..registry import MODELS
 from .layers import build_conv_layer, build_norm_layer, kaiming_init, constant_init
 from ..checkpoint import load_checkpoint
 
-# %% ../../nbs/11_models.resnet.ipynb #f494ad99
+# %% ../../nbs/11_models.resnet.ipynb #d9431ac3
 def _refuse_unsupported(dcn, plugins):
     "segnb's ResNet has no deformable convs or plugins: say so instead of building something different."
     if dcn is not None:
@@ -23,13 +24,25 @@ def _refuse_unsupported(dcn, plugins):
     if plugins is not None:
         raise NotImplementedError(f'ResNet: plugins={plugins!r} are not supported by segnb; use plugins=None')
 
+@contextmanager
+def _frozen_bn_stats(module):
+    "Batch norms of `module` still normalise with batch statistics, but their running statistics stay as they are."
+    bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    saved = [(m.momentum, m.num_batches_tracked.clone()) for m in bns]
+    for m in bns: m.momentum = 0.0          # running = 1 * running + 0 * batch: same ops, same saved tensors
+    try: yield
+    finally:
+        for m, (momentum, n) in zip(bns, saved): m.momentum = momentum; m.num_batches_tracked.copy_(n)
+
 def _run_block(block, x):
     "Run `block._inner_forward(x)` (through gradient checkpointing when `with_cp`), then the final ReLU."
-    if block.with_cp and x.requires_grad: out = cp.checkpoint(block._inner_forward, x, use_reentrant=False)
+    if block.with_cp and x.requires_grad:
+        out = cp.checkpoint(block._inner_forward, x, use_reentrant=False,
+                            context_fn=lambda: (nullcontext(), _frozen_bn_stats(block)))
     else: out = block._inner_forward(x)
     return block.relu(out)
 
-# %% ../../nbs/11_models.resnet.ipynb #4d68925d
+# %% ../../nbs/11_models.resnet.ipynb #ece23f6d
 class BasicBlock(nn.Module):
     "Two 3x3 convs with a shortcut (ResNet-18/34), named as mmseg names them."
     expansion = 1
@@ -57,7 +70,7 @@ class BasicBlock(nn.Module):
 
     def forward(self, x): return _run_block(self, x)
 
-# %% ../../nbs/11_models.resnet.ipynb #b07c0db8
+# %% ../../nbs/11_models.resnet.ipynb #d9f320b1
 class Bottleneck(nn.Module):
     "1x1 reduce, 3x3 (strided and dilated), 1x1 expand (x4), with a shortcut; mmseg's names."
     expansion = 4
@@ -95,7 +108,7 @@ class Bottleneck(nn.Module):
 
     def forward(self, x): return _run_block(self, x)
 
-# %% ../../nbs/11_models.resnet.ipynb #6dcc7e6e
+# %% ../../nbs/11_models.resnet.ipynb #39c3b36a
 def _downsample(block, inplanes, planes, stride, avg_down, conv_cfg, norm_cfg):
     "The shortcut of a stage's first block, or `None` when shapes already match."
     if stride == 1 and inplanes == planes * block.expansion: return None
@@ -127,7 +140,7 @@ class ResLayer(nn.Sequential):
                          norm_cfg=norm_cfg, **kwargs) for d in dils[1:]]
         super().__init__(*layers)
 
-# %% ../../nbs/11_models.resnet.ipynb #d52bd524
+# %% ../../nbs/11_models.resnet.ipynb #0c23d3a7
 def _deep_stem(in_channels, stem_channels, conv_cfg, norm_cfg):
     "Three 3x3 conv-norm-ReLU (the first strided): the 9-module stem of ResNetV1c/V1d."
     mid, layers = stem_channels // 2, []
@@ -146,7 +159,7 @@ def _check_resnet_args(depth, arch, num_stages, strides, dilations, out_indices,
     if max(out_indices) >= num_stages:
         raise ValueError(f'ResNet out_indices={tuple(out_indices)} name a stage past num_stages={num_stages}')
 
-# %% ../../nbs/11_models.resnet.ipynb #fa2ce9ae
+# %% ../../nbs/11_models.resnet.ipynb #b37e1b94
 def _resolve_init_cfg(pretrained, init_cfg):
     "mmseg's rule: `pretrained` (deprecated) becomes `init_cfg=dict(type='Pretrained', checkpoint=pretrained)`."
     if pretrained is not None and init_cfg is not None:
@@ -160,7 +173,7 @@ def _resolve_init_cfg(pretrained, init_cfg):
                          f'checkpoint=...), got {init_cfg!r}')
     return init_cfg
 
-# %% ../../nbs/11_models.resnet.ipynb #dfda06b8
+# %% ../../nbs/11_models.resnet.ipynb #0f75b146
 @MODELS.register_module()
 class ResNet(nn.Module):
     "mmseg 0.x ResNet (V1b layout: stride on the 3x3) with dilation, deep stem, avg-down, freezing and norm_eval."
@@ -253,7 +266,7 @@ class ResNet(nn.Module):
             for m in self.modules():
                 if isinstance(m, self.block): constant_init(getattr(m, last), 0)
 
-# %% ../../nbs/11_models.resnet.ipynb #b7f7c257
+# %% ../../nbs/11_models.resnet.ipynb #df54c3fd
 def torchvision_features(tv_model, x):
     "The four stage outputs of a torchvision ResNet, by running its own modules in order."
     x = tv_model.maxpool(tv_model.relu(tv_model.bn1(tv_model.conv1(x))))
@@ -262,7 +275,7 @@ def torchvision_features(tv_model, x):
         x = getattr(tv_model, name)(x); outs.append(x)
     return tuple(outs)
 
-# %% ../../nbs/11_models.resnet.ipynb #e915589b
+# %% ../../nbs/11_models.resnet.ipynb #c62b1ed2
 @MODELS.register_module()
 class ResNetV1c(ResNet):
     "ResNet with the deep stem (three 3x3 convs instead of one 7x7)."
@@ -273,7 +286,7 @@ class ResNetV1d(ResNet):
     "ResNet with the deep stem and average-pool downsampling in the shortcuts."
     def __init__(self, **kwargs): super().__init__(deep_stem=True, avg_down=True, **kwargs)
 
-# %% ../../nbs/11_models.resnet.ipynb #d0c103f4
+# %% ../../nbs/11_models.resnet.ipynb #a655ba31
 def model_facts(model, size=(512, 512), in_channels=3):
     "Parameters, forward GFLOPs (FlopCounterMode, 2 per multiply-add) and output shapes for a 1-image batch."
     from torch.utils.flop_counter import FlopCounterMode
