@@ -6,12 +6,12 @@
 __all__ = ['COMMANDS', 'print_config', 'count_flops', 'flops', 'sha256_prefix', 'publish_checkpoint', 'publish', 'measure_fps',
            'benchmark', 'browse_dataset', 'make_shapes', 'add_parsers']
 
-# %% ../nbs/71_cli_tools.ipynb #f0db7a83
+# %% ../nbs/71_cli_tools.ipynb #4a9d2c9a
 import argparse, hashlib, os, os.path as osp, shutil, sys, time
 import torch
 from .config_tools import DictAction
 
-# %% ../nbs/71_cli_tools.ipynb #be51d596
+# %% ../nbs/71_cli_tools.ipynb #b930ccd8
 def print_config(args):
     "`segnb print-config CONFIG`: the merged config as Python source."
     from segnb.cli import load_config
@@ -19,7 +19,7 @@ def print_config(args):
     print(f'Config:\n{cfg.pretty_text}')
     return cfg
 
-# %% ../nbs/71_cli_tools.ipynb #0e26d17a
+# %% ../nbs/71_cli_tools.ipynb #16d9c8dc
 def count_flops(model, shape):
     "(FLOPs, parameters) of `model.forward_dummy` on one `3 x H x W` image."
     from torch.utils.flop_counter import FlopCounterMode
@@ -39,7 +39,7 @@ def flops(args):
           f'{n_flops / 2e9:.2f} G)\nParams: {n_params / 1e6:.2f} M')
     return n_flops, n_params
 
-# %% ../nbs/71_cli_tools.ipynb #b1044b7f
+# %% ../nbs/71_cli_tools.ipynb #34d176b3
 def sha256_prefix(path, n=8):
     "The first `n` hex digits of the SHA-256 of the file at `path`."
     h = hashlib.sha256()
@@ -63,7 +63,7 @@ def publish(args):
     print(f'published {args.in_file} as {final}')
     return final
 
-# %% ../nbs/71_cli_tools.ipynb #9a2d416b
+# %% ../nbs/71_cli_tools.ipynb #528cf8db
 def _timed(model, data, device):
     from segnb.dist import to_device
     data = to_device(data, device)
@@ -73,10 +73,14 @@ def _timed(model, data, device):
     if device.type == 'cuda': torch.cuda.synchronize()
     return time.perf_counter() - t
 
+def _endless(loader):
+    "The loader's batches, starting over whenever it ends (a small test set still gives `num_images` timings)."
+    while True: yield from loader
+
 def measure_fps(model, loader, num_images=50, warmup=5, log_interval=10):
-    "Images per second of `model` in test mode over the first `num_images` batches of `loader` (after `warmup`)."
+    "Images per second of `model` in test mode over `num_images` batches of `loader` (after `warmup` more)."
     device, total, done = next(model.parameters()).device, 0., 0
-    for i, data in enumerate(loader):
+    for i, data in enumerate(_endless(loader)):
         if i >= num_images + warmup: break
         t = _timed(model, data, device)
         if i < warmup: continue
@@ -84,7 +88,7 @@ def measure_fps(model, loader, num_images=50, warmup=5, log_interval=10):
         if done % log_interval == 0: print(f'Done image [{done:<3}/ {num_images}], fps: {done / total:.2f} img / s')
     return done / total if done else float('nan')
 
-# %% ../nbs/71_cli_tools.ipynb #4e5aaab2
+# %% ../nbs/71_cli_tools.ipynb #7aa481b9
 def benchmark(args):
     "`segnb benchmark CONFIG [CHECKPOINT]`: test-mode images per second."
     from segnb.apis import init_segmentor
@@ -93,11 +97,11 @@ def benchmark(args):
     cfg = load_config(args.config, args.cfg_options)
     model = init_segmentor(cfg, args.checkpoint, device=args.device)
     loader = build_dataloader(build_dataset(cfg.data.test, dict(test_mode=True)), 1, 0, shuffle=False)
-    fps = [measure_fps(model, loader, args.num_images, min(5, args.num_images), args.log_interval) for _ in range(args.repeat_times)]
+    fps = [measure_fps(model, loader, args.num_images, 5, args.log_interval) for _ in range(args.repeat_times)]
     print(f'Overall average fps: {sum(fps) / len(fps):.2f} img / s')
     return fps
 
-# %% ../nbs/71_cli_tools.ipynb #b9f9649b
+# %% ../nbs/71_cli_tools.ipynb #79eeb639
 def browse_dataset(args):
     "`segnb browse-dataset CONFIG`: check every sample of a split; optionally paint a few."
     from segnb.cli import load_config
@@ -119,13 +123,13 @@ def _paint_samples(ds, out_dir, n):
         show_result(img, [ds.get_gt_seg_map_by_idx(i)], palette=ds.PALETTE, classes=ds.CLASSES,
                     out_file=osp.join(out_dir, osp.basename(info['filename'])))
 
-# %% ../nbs/71_cli_tools.ipynb #1dc77ede
+# %% ../nbs/71_cli_tools.ipynb #699ce452
 def make_shapes(args):
     "`segnb make-shapes ...`: run the Shapes generator's command line with the remaining arguments."
     from segnb.data import shapes
     return shapes.make_shapes_main(args.shape_args)
 
-# %% ../nbs/71_cli_tools.ipynb #06009d45
+# %% ../nbs/71_cli_tools.ipynb #d1fe7c58
 def _cfg_opts(p):
     p.add_argument('--cfg-options', '--options', nargs='+', action=DictAction, dest='cfg_options', default={},
                    help='override config keys (key=value ...)')

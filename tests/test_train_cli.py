@@ -83,3 +83,23 @@ def test_checkpoint_of_another_model_lists_mismatches(data, tmp_path):
                                  options=['runner.max_iters=1']), env=segnb_env(), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'size mismatch' in r.stderr and 'decode_head.conv_seg.weight (5, 16, 1, 1) in checkpoint vs (3, 16, 1, 1) in model' in r.stderr
+
+def test_benchmark_command(trained, data, capsys):
+    from segnb.cli import main
+    work, _ = trained
+    assert main(['benchmark', TINY_CONFIG, str(work / 'latest.pth'), '--num-images', '3', '--log-interval', '1',
+                 '--device', 'cpu', '--cfg-options', *data_options(data)]) == 0
+    out = capsys.readouterr().out
+    assert 'Done image [3  / 3]' in out and 'Overall average fps:' in out
+
+def test_browse_dataset_reports_bad_masks(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+    from segnb.cli import main
+    root = make_tiny_dataset(tmp_path / 'd', n_train=3, n_val=1)
+    assert main(['browse-dataset', TINY_CONFIG, '--show-dir', str(tmp_path / 'show'), '--cfg-options', *data_options(root)]) == 0
+    assert len(os.listdir(tmp_path / 'show')) == 3
+    bad = tmp_path / 'd' / 'ann_dir' / 'train' / '001.png'
+    m = np.array(Image.open(bad)); m[0, 0] = 7; Image.fromarray(m).save(bad)
+    assert main(['browse-dataset', TINY_CONFIG, '--cfg-options', *data_options(root)]) == 1
+    assert '001.png' in capsys.readouterr().out
