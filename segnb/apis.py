@@ -7,7 +7,7 @@ __all__ = ['set_random_seed', 'init_random_seed', 'auto_amp', 'loader_cfg', 'bui
            'register_custom_hooks', 'find_latest_checkpoint', 'train_segmentor', 'tensor2imgs', 'single_gpu_test',
            'multi_gpu_test', 'init_segmentor', 'LoadImage', 'inference_segmentor']
 
-# %% ../nbs/60_apis.ipynb #f96b8ae6
+# %% ../nbs/60_apis.ipynb #f587b0cb
 import os, os.path as osp, random, warnings
 import numpy as np, torch
 import torch.distributed as dist
@@ -25,7 +25,7 @@ from .runner.loggers import get_logger
 from .dist import wrap_model, default_device, collect_results, to_device
 import segnb.models, segnb.data   # registers the models, datasets and pipeline steps
 
-# %% ../nbs/60_apis.ipynb #88cb2b04
+# %% ../nbs/60_apis.ipynb #7b7e1844
 def set_random_seed(seed, deterministic=False):
     "Seed `random`, numpy and torch; with `deterministic`, prefer deterministic kernels."
     random.seed(seed); np.random.seed(seed % 2 ** 32); torch.manual_seed(seed); torch.cuda.manual_seed_all(seed)
@@ -44,7 +44,7 @@ def init_random_seed(seed=None, device=None):
     dist.broadcast(t, src=0)
     return int(t.item())
 
-# %% ../nbs/60_apis.ipynb #27d58aa3
+# %% ../nbs/60_apis.ipynb #73bce450
 def auto_amp(optimizer_config, device):
     "`optimizer_config` with `amp` set to bf16/fp16 on CUDA when the config does not choose (`amp=None` means off)."
     cfg = dict(optimizer_config or {})
@@ -52,7 +52,7 @@ def auto_amp(optimizer_config, device):
     cfg['amp'] = 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
     return cfg
 
-# %% ../nbs/60_apis.ipynb #f5ee2197
+# %% ../nbs/60_apis.ipynb #f6985213
 _DATA_KEYS = ('train', 'val', 'test', 'train_dataloader', 'val_dataloader', 'test_dataloader')
 
 def loader_cfg(cfg, distributed, phase='train'):
@@ -62,7 +62,7 @@ def loader_cfg(cfg, distributed, phase='train'):
     if phase == 'train': return {**common, **cfg.data.get('train_dataloader', {})}
     return {**common, 'samples_per_gpu': 1, 'shuffle': False, 'drop_last': False, **cfg.data.get(f'{phase}_dataloader', {})}
 
-# %% ../nbs/60_apis.ipynb #3b8d279d
+# %% ../nbs/60_apis.ipynb #cffff5d9
 def build_train_runner(model, cfg, distributed, timestamp=None, meta=None):
     "Model on its device, optimizer and runner (with the config's training hooks) for `cfg`."
     device = cfg.get('device') or default_device()
@@ -77,7 +77,7 @@ def build_train_runner(model, cfg, distributed, timestamp=None, meta=None):
     if timestamp is not None: runner.timestamp = timestamp
     return runner
 
-# %% ../nbs/60_apis.ipynb #e64ed401
+# %% ../nbs/60_apis.ipynb #37322d76
 def register_eval_hook(runner, cfg, distributed):
     "The (Dist)EvalHook over `cfg.data.val`, with `cfg.evaluation`'s settings, at LOW priority."
     val_loader = build_dataloader(build_dataset(cfg.data.val, dict(test_mode=True)), **loader_cfg(cfg, distributed, 'val'))
@@ -92,7 +92,7 @@ def register_custom_hooks(runner, hooks_cfg):
         h = dict(h); priority = h.pop('priority', 'NORMAL')
         runner.register_hook(build_from_cfg(h, HOOKS), priority=priority)
 
-# %% ../nbs/60_apis.ipynb #4ab5a4b9
+# %% ../nbs/60_apis.ipynb #0c6b0bd0
 def find_latest_checkpoint(work_dir):
     "`work_dir/latest.pth` if it exists, else the `iter_N.pth`/`epoch_N.pth` with the largest N, else None."
     if not work_dir or not osp.isdir(work_dir): return None
@@ -113,7 +113,7 @@ def train_segmentor(model, dataset, cfg, distributed=False, validate=False, time
     runner.run(loaders, cfg.get('workflow', [('train', 1)]))
     return runner
 
-# %% ../nbs/60_apis.ipynb #d98b9251
+# %% ../nbs/60_apis.ipynb #5829e82c
 def tensor2imgs(img, mean, std, to_rgb=True, **kwargs):
     "De-normalised `uint8` BGR `HxWx3` numpy images from a normalised `[B, 3, H, W]` batch."
     mean, std = (torch.as_tensor(np.asarray(x, np.float32)).view(1, -1, 1, 1) for x in (mean, std))
@@ -131,7 +131,14 @@ def _show_batch(model, data, result, dataset, show, out_dir, opacity):
         out_file = osp.join(out_dir, meta['ori_filename']) if out_dir else None
         show_result(img, [res], palette=dataset.PALETTE, classes=dataset.CLASSES, show=show, out_file=out_file, opacity=opacity)
 
-# %% ../nbs/60_apis.ipynb #3aa7a23e
+# %% ../nbs/60_apis.ipynb #3ae81896
+def _bar(total, rank=0):
+    "A tqdm bar over test images, off on ranks other than 0 and where nobody watches (no terminal, no notebook)."
+    from tqdm.auto import tqdm
+    import sys
+    watched = sys.stderr.isatty() or 'ipykernel' in sys.modules
+    return tqdm(total=total, desc='test', dynamic_ncols=True, leave=False, disable=rank != 0 or not watched)
+
 def _batches_with_indices(data_loader):
     "`(dataset indices, batch)` pairs, the indices taken from the loader's batch sampler."
     return zip(iter(data_loader.batch_sampler), data_loader)
@@ -147,10 +154,9 @@ def _post(dataset, result, indices, pre_eval, format_only, format_args):
 def single_gpu_test(model, data_loader, show=False, out_dir=None, efficient_test=False, opacity=0.5,
                     pre_eval=False, format_only=False, format_args={}):
     "Test `model` on every batch of `data_loader` in this process: label maps, or pre-eval areas with `pre_eval`."
-    from tqdm.auto import tqdm
     if efficient_test: warnings.warn('efficient_test is deprecated: use pre_eval=True to keep memory low')
     model.eval(); dataset, results = data_loader.dataset, []
-    with tqdm(total=len(dataset), desc='test', dynamic_ncols=True, leave=False) as bar:
+    with _bar(len(dataset)) as bar:
         for indices, data in _batches_with_indices(data_loader):
             result = _test_batch(model, data)
             if show or out_dir: _show_batch(model, data, result, dataset, show, out_dir, opacity)
@@ -158,13 +164,12 @@ def single_gpu_test(model, data_loader, show=False, out_dir=None, efficient_test
             bar.update(len(result))
     return results
 
-# %% ../nbs/60_apis.ipynb #ef9778d8
+# %% ../nbs/60_apis.ipynb #1f1ffc97
 def multi_gpu_test(model, data_loader, tmpdir=None, gpu_collect=False, efficient_test=False, pre_eval=False,
                    format_only=False, format_args={}):
     "Test on every rank's share of the data; rank 0 gets all results in dataset order (others None)."
-    from tqdm.auto import tqdm
     model.eval(); dataset, results, (rank, world) = data_loader.dataset, [], get_dist_info()
-    bar = tqdm(total=len(dataset), desc='test', dynamic_ncols=True, leave=False, disable=rank != 0)
+    bar = _bar(len(dataset), rank)
     for indices, data in _batches_with_indices(data_loader):
         result = _test_batch(model, data)
         results.extend(_post(dataset, result, indices, pre_eval, format_only, format_args))
@@ -172,7 +177,7 @@ def multi_gpu_test(model, data_loader, tmpdir=None, gpu_collect=False, efficient
     bar.close()
     return collect_results(results, len(dataset), tmpdir)
 
-# %% ../nbs/60_apis.ipynb #44d0dd50
+# %% ../nbs/60_apis.ipynb #155356a2
 def _as_config(config):
     if isinstance(config, (str, os.PathLike)):
         from segnb.config_tools import find_config
@@ -193,7 +198,7 @@ def init_segmentor(config, checkpoint=None, device='cpu'):
     model.cfg = config
     return model.to(device or default_device()).eval()
 
-# %% ../nbs/60_apis.ipynb #50bf6af9
+# %% ../nbs/60_apis.ipynb #b84902b5
 class LoadImage:
     "The first pipeline step for `inference_segmentor`: a file name, a BGR HxWx3 array or a 3xHxW tensor."
     def __call__(self, results):
