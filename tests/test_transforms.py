@@ -5,7 +5,7 @@ import numpy as np, pytest, torch
 from PIL import Image
 from data_trees import blob_image_and_mask, save_jpg, save_palette_png, VOC_PALETTE
 from mmseg_venv import needs_mmseg, run_mmseg
-from segnb.data.transforms import Compose, scale_saturation, shift_hue, convert, to_chw
+from segnb.data.transforms import Compose, scale_saturation, shift_hue, scale_shift_clip, to_chw
 
 IMG_NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
 VOC_TRAIN = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),
@@ -149,7 +149,7 @@ def test_brightness_contrast_exact():
     img = np.random.default_rng(2).integers(0, 256, (7, 9, 3), dtype=np.uint8)
     for alpha, beta in [(1., 20.5), (1., -31.9), (0.61, 0.), (1.49, 0.)]:
         ref = np.clip(img.astype(np.float32) * alpha + beta, 0, 255).astype(np.uint8)    # mmseg's convert
-        np.testing.assert_array_equal(convert(to_chw(img), alpha, beta).permute(1, 2, 0).numpy(), ref)
+        np.testing.assert_array_equal(scale_shift_clip(to_chw(img), alpha, beta).permute(1, 2, 0).numpy(), ref)
 
 
 def test_masks_move_with_images(tmp_path):

@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['to_chw', 'hwc', 'get_img', 'BadImageError', 'read_bytes', 'decode_bgr', 'LoadImageFromFile', 'read_mask', 'label_lut',
            'LoadAnnotations', 'rescale_size', 'resize_img', 'nearest_index', 'resize_seg', 'Resize', 'RandomCrop',
-           'flip', 'RandomFlip', 'pad_to', 'Pad', 'RandomRotate']
+           'imflip', 'RandomFlip', 'pad_to', 'Pad', 'RandomRotate']
 
-# %% ../../nbs/24_data.geometry.ipynb #0266ac4e
+# %% ../../nbs/24_data.geometry.ipynb #4af5f85d
 import os.path as osp
 import numpy as np, torch
 import torch.nn.functional as TF
@@ -17,7 +17,7 @@ from torchvision.transforms.v2 import functional as F
 from torchvision.transforms import InterpolationMode
 from ..registry import PIPELINES
 
-# %% ../../nbs/24_data.geometry.ipynb #d333e709
+# %% ../../nbs/24_data.geometry.ipynb #34326662
 def to_chw(img):
     "`img` as a `[C, H, W]` tensor: numpy `H×W×C` / `H×W` arrays are wrapped without copying."
     if isinstance(img, np.ndarray):
@@ -34,7 +34,7 @@ def get_img(results):
     results['img'] = to_chw(results['img'])
     return results['img']
 
-# %% ../../nbs/24_data.geometry.ipynb #d5d3d0c4
+# %% ../../nbs/24_data.geometry.ipynb #ce485fcf
 class BadImageError(RuntimeError):
     "An image or mask file that cannot be read (missing, truncated, not an image)."
 
@@ -59,7 +59,7 @@ def decode_bgr(filename, color_type='color'):
                             f'files with a warning') from e
     return img.permute(1, 2, 0).flip(-1).permute(2, 0, 1) if color_type == 'color' else img
 
-# %% ../../nbs/24_data.geometry.ipynb #6c6da568
+# %% ../../nbs/24_data.geometry.ipynb #18d610ad
 @PIPELINES.register_module()
 class LoadImageFromFile:
     "Read `img_prefix/img_info.filename` into `results['img']` (BGR `[C, H, W]` uint8) and start the metadata."
@@ -78,7 +78,7 @@ class LoadImageFromFile:
 
     def __repr__(self): return f"{type(self).__name__}(to_float32={self.to_float32}, color_type='{self.color_type}')"
 
-# %% ../../nbs/24_data.geometry.ipynb #582e8f6d
+# %% ../../nbs/24_data.geometry.ipynb #015ea811
 def read_mask(filename):
     "Decode a mask file into an `[H, W]` uint8 numpy array of indices (palette PNGs keep their indices)."
     if not osp.isfile(filename):
@@ -104,7 +104,7 @@ def label_lut(label_map=None, reduce_zero_label=False):
     if reduce_zero_label: lut = np.where((lut == 0) | (lut == 255), 255, lut - 1)
     return lut.astype(np.uint8)
 
-# %% ../../nbs/24_data.geometry.ipynb #f4a914ce
+# %% ../../nbs/24_data.geometry.ipynb #d74d9bdd
 def _check_same_size(results, filename, seg):
     "A mask must cover its image pixel for pixel (else crops and flips would silently misalign them)."
     shape = results.get('ori_shape')
@@ -130,7 +130,7 @@ class LoadAnnotations:
 
     def __repr__(self): return f'{type(self).__name__}(reduce_zero_label={self.reduce_zero_label})'
 
-# %% ../../nbs/24_data.geometry.ipynb #7dbcb67e
+# %% ../../nbs/24_data.geometry.ipynb #80fc93e5
 def rescale_size(w, h, scale):
     "mmcv's `rescale_size`: the `(w, h)` that fits `(w, h)` inside `scale` (a factor or a `(long, short)` tuple)."
     if isinstance(scale, (int, float)): factor = float(scale)
@@ -152,7 +152,7 @@ def resize_seg(seg, w, h):
     a = seg.numpy()
     return torch.from_numpy(a[nearest_index(a.shape[0], h)][:, nearest_index(a.shape[1], w)])
 
-# %% ../../nbs/24_data.geometry.ipynb #ee129bb5
+# %% ../../nbs/24_data.geometry.ipynb #bac2c7d7
 def _as_scales(img_scale):
     if img_scale is None: return None
     scales = [tuple(s) for s in (img_scale if isinstance(img_scale, list) else [img_scale])]
@@ -218,7 +218,7 @@ class Resize:
         return (f'{type(self).__name__}(img_scale={self.img_scale}, multiscale_mode={self.multiscale_mode}, '
                 f'ratio_range={self.ratio_range}, keep_ratio={self.keep_ratio})')
 
-# %% ../../nbs/24_data.geometry.ipynb #fea4b615
+# %% ../../nbs/24_data.geometry.ipynb #72433560
 @PIPELINES.register_module()
 class RandomCrop:
     "Crop `crop_size` (h, w) at a random place, retrying up to 10 times while one class dominates the crop."
@@ -258,8 +258,8 @@ class RandomCrop:
 
     def __repr__(self): return f'{type(self).__name__}(crop_size={self.crop_size})'
 
-# %% ../../nbs/24_data.geometry.ipynb #5f2bbe76
-def flip(img, direction):
+# %% ../../nbs/24_data.geometry.ipynb #25522265
+def imflip(img, direction):
     "Flip the last two axes of a tensor: `'horizontal'` mirrors left-right, `'vertical'` top-bottom."
     if direction not in ('horizontal', 'vertical'): raise ValueError(f"flip direction must be 'horizontal' or 'vertical', got {direction!r}")
     return img.flip(-1 if direction == 'horizontal' else -2)
@@ -276,13 +276,13 @@ class RandomFlip:
         if 'flip' not in results: results['flip'] = bool(np.random.rand() < self.prob)
         results.setdefault('flip_direction', self.direction)
         if results['flip']:
-            results['img'] = flip(get_img(results), results['flip_direction'])
-            for key in results.get('seg_fields', []): results[key] = flip(results[key], results['flip_direction'])
+            results['img'] = imflip(get_img(results), results['flip_direction'])
+            for key in results.get('seg_fields', []): results[key] = imflip(results[key], results['flip_direction'])
         return results
 
     def __repr__(self): return f'{type(self).__name__}(prob={self.prob})'
 
-# %% ../../nbs/24_data.geometry.ipynb #46daa322
+# %% ../../nbs/24_data.geometry.ipynb #650eab76
 def pad_to(img, h, w, value):
     "Pad the bottom and right of a `[..., H, W]` tensor up to `h×w` with `value` (never crops)."
     ph, pw = max(h - img.shape[-2], 0), max(w - img.shape[-1], 0)
@@ -311,7 +311,7 @@ class Pad:
 
     def __repr__(self): return f'{type(self).__name__}(size={self.size}, size_divisor={self.size_divisor}, pad_val={self.pad_val})'
 
-# %% ../../nbs/24_data.geometry.ipynb #de5de722
+# %% ../../nbs/24_data.geometry.ipynb #9ba38149
 @PIPELINES.register_module()
 class RandomRotate:
     "Rotate image and masks by a random angle in `degree` with probability `prob`."
