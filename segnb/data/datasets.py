@@ -7,7 +7,7 @@ __all__ = ['CITYSCAPES_TRAIN_IDS', 'ADE_CLASSES', 'ADE_PALETTE', 'print_log', 's
            'PascalVOCDataset', 'download_voc', 'labelids_to_trainids', 'trainids_to_labelids', 'convert_cityscapes',
            'CityscapesDataset', 'ADE20KDataset', 'ConcatDataset', 'RepeatDataset']
 
-# %% ../../nbs/20_data.datasets.ipynb #c5dacdc2
+# %% ../../nbs/20_data.datasets.ipynb #9320441c
 import os, os.path as osp, warnings, logging
 from collections import OrderedDict
 import numpy as np, torch
@@ -16,7 +16,7 @@ from torch.utils.data import Dataset, ConcatDataset as _TorchConcatDataset
 from ..registry import DATASETS
 from .transforms import Compose, LoadAnnotations, BadImageError
 
-# %% ../../nbs/20_data.datasets.ipynb #9e02b5f9
+# %% ../../nbs/20_data.datasets.ipynb #8de6b1ac
 def print_log(msg, logger=None):
     "mmcv's `print_log`: print, send to a `logging.Logger`, or stay quiet for `'silent'`."
     if logger is None: print(msg)
@@ -35,7 +35,7 @@ def read_split(split):
                                 f'(a relative split is joined to data_root)')
     with open(split) as f: return [l.strip() for l in f if l.strip()]
 
-# %% ../../nbs/20_data.datasets.ipynb #f733aeea
+# %% ../../nbs/20_data.datasets.ipynb #8873d759
 def _classes_from(classes):
     if isinstance(classes, str):
         if osp.isfile(classes):
@@ -60,7 +60,7 @@ def _check_palette(palette, classes):
                          f'give one [r, g, b] per class, in class order')
     return palette
 
-# %% ../../nbs/20_data.datasets.ipynb #413a4a7c
+# %% ../../nbs/20_data.datasets.ipynb #282aac26
 @DATASETS.register_module()
 class CustomDataset(Dataset):
     "mmseg 0.30's `CustomDataset`: image/mask pairs from folders (or a split file), run through a pipeline."
@@ -185,7 +185,7 @@ class CustomDataset(Dataset):
         from segnb.data.checks import check_dataset
         return check_dataset(self, **kwargs)
 
-# %% ../../nbs/20_data.datasets.ipynb #c443d4bf
+# %% ../../nbs/20_data.datasets.ipynb #64447bae
 def _flatten_metrics(ret, class_names):
     out = OrderedDict()
     for k, v in ret.items():
@@ -195,7 +195,7 @@ def _flatten_metrics(ret, class_names):
         if k != 'aAcc': out.update({f'{k}.{n}': np.round(v[i] * 100, 2) / 100.0 for i, n in enumerate(class_names)})
     return out
 
-# %% ../../nbs/20_data.datasets.ipynb #f5eaead1
+# %% ../../nbs/20_data.datasets.ipynb #3ad43914
 @DATASETS.register_module()
 class PascalVOCDataset(CustomDataset):
     "Pascal VOC 2012: `JPEGImages/*.jpg` with palette PNG masks, listed by a split file."
@@ -211,21 +211,25 @@ class PascalVOCDataset(CustomDataset):
         if split is None: raise ValueError('PascalVOCDataset needs a split file, e.g. split="ImageSets/Segmentation/train.txt"')
         super().__init__(img_suffix='.jpg', seg_map_suffix='.png', split=split, **kwargs)
 
-# %% ../../nbs/20_data.datasets.ipynb #7371b20a
-def download_voc(root='data', year='2012', archive=None):
-    "Download (or, given `archive`, just extract) VOC `year` into `root/VOCdevkit/VOC{year}`; returns that path."
+# %% ../../nbs/20_data.datasets.ipynb #61e0ff9e
+def download_voc(root='data', year='2012', archive=None, md5='auto'):
+    "Download (or, given a local `archive`, verify and extract) VOC `year` into `root/VOCdevkit/VOC{year}`; returns that path."
     from torchvision.datasets.voc import DATASET_YEAR_DICT
-    from torchvision.datasets.utils import download_and_extract_archive, extract_archive
+    from torchvision.datasets.utils import download_and_extract_archive, extract_archive, check_integrity
     info = DATASET_YEAR_DICT[year]
     os.makedirs(root, exist_ok=True)
     if archive is None: download_and_extract_archive(info['url'], root, filename=info['filename'], md5=info['md5'])
-    else: extract_archive(archive, root)
+    else:
+        if md5 == 'auto': md5 = info['md5'] if osp.basename(archive) == info['filename'] else None
+        if md5 is not None and not check_integrity(archive, md5):
+            raise ValueError(f'{archive} does not have md5 {md5}: the download is incomplete or corrupt, fetch it again')
+        extract_archive(archive, root)
     path = osp.join(root, 'VOCdevkit', f'VOC{year}')
     missing = [d for d in ('JPEGImages', 'SegmentationClass', 'ImageSets/Segmentation') if not osp.isdir(osp.join(path, d))]
     if missing: raise FileNotFoundError(f'{path} lacks {missing} after extracting: is this a VOC{year} trainval archive?')
     return path
 
-# %% ../../nbs/20_data.datasets.ipynb #5b525414
+# %% ../../nbs/20_data.datasets.ipynb #92f4597c
 CITYSCAPES_TRAIN_IDS = {7: 0, 8: 1, 11: 2, 12: 3, 13: 4, 17: 5, 19: 6, 20: 7, 21: 8, 22: 9, 23: 10, 24: 11, 25: 12,
                         26: 13, 27: 14, 28: 15, 31: 16, 32: 17, 33: 18}
 
@@ -249,7 +253,7 @@ def convert_cityscapes(gt_dir):
         Image.fromarray(labelids_to_trainids(np.array(Image.open(src)))).save(src.replace('_labelIds.png', '_labelTrainIds.png'))
     return len(files)
 
-# %% ../../nbs/20_data.datasets.ipynb #e5bdd894
+# %% ../../nbs/20_data.datasets.ipynb #d6e990c8
 def _write_pngs(results, names, imgfile_prefix, to_png):
     os.makedirs(imgfile_prefix, exist_ok=True)
     out = []
@@ -285,7 +289,7 @@ class CityscapesDataset(CustomDataset):
                                       "csEvalPixelLevelSemanticLabeling on them; or use metric='mIoU'")
         return super().evaluate(results, metrics, logger, **kwargs)
 
-# %% ../../nbs/20_data.datasets.ipynb #b53e0f83
+# %% ../../nbs/20_data.datasets.ipynb #9fcb4525
 ADE_CLASSES = (
     'wall', 'building', 'sky', 'floor', 'tree', 'ceiling', 'road', 'bed ', 'windowpane', 'grass', 'cabinet', 'sidewalk',
     'person', 'earth', 'door', 'table', 'mountain', 'plant', 'curtain', 'chair', 'car', 'water', 'painting', 'sofa',
@@ -334,7 +338,7 @@ class ADE20KDataset(CustomDataset):
         names = [self.img_infos[i]['filename'] for i in indices]
         return _write_pngs(results, names, imgfile_prefix, lambda r: Image.fromarray((r + 1).astype(np.uint8)))
 
-# %% ../../nbs/20_data.datasets.ipynb #b51cf7cc
+# %% ../../nbs/20_data.datasets.ipynb #28b80e01
 @DATASETS.register_module()
 class ConcatDataset(_TorchConcatDataset):
     "Datasets end to end, with mmseg's `evaluate`, `pre_eval` and `format_results` routed to each part."
