@@ -9,17 +9,17 @@ __all__ = ['SHAPES_CLASSES', 'SHAPES_PALETTE', 'SHAPE_MASKS', 'CLASS_TEXTURES', 
            'draw_sample', 'save_sample', 'sample_rng', 'make_shapes', 'make_shapes_parser', 'make_shapes_main',
            'find_shapes_root', 'ShapesDataset', 'load_split_arrays', 'fit_colour_classifier', 'colour_baseline']
 
-# %% ../../nbs/22_data.shapes.ipynb #0eb63d0f
+# %% ../../nbs/22_data.shapes.ipynb #190b1b63
 import argparse, math, os
 from pathlib import Path
 import numpy as np
 from PIL import Image
 
-# %% ../../nbs/22_data.shapes.ipynb #79b4b53b
+# %% ../../nbs/22_data.shapes.ipynb #0e96d7a7
 SHAPES_CLASSES = ('background', 'circle', 'square', 'triangle', 'diamond')
 SHAPES_PALETTE = [[0, 0, 0], [220, 20, 60], [0, 128, 255], [255, 200, 0], [60, 180, 75]]
 
-# %% ../../nbs/22_data.shapes.ipynb #68c8c483
+# %% ../../nbs/22_data.shapes.ipynb #fd7a88ba
 def pixel_grid(size):
     "Float64 (y, x) coordinates of the pixel centres of a `size` x `size` image."
     c = np.arange(size, dtype=np.float64) + 0.5
@@ -30,7 +30,7 @@ def to_shape_frame(y, x, cy, cx, angle):
     dy, dx, c, s = y - cy, x - cx, math.cos(angle), math.sin(angle)
     return c * dy - s * dx, s * dy + c * dx
 
-# %% ../../nbs/22_data.shapes.ipynb #9baf324a
+# %% ../../nbs/22_data.shapes.ipynb #593dc17a
 def circle_mask(y, x, cy, cx, r, angle=0.):
     "Pixels inside the circle of radius `r` (rotation does nothing)."
     return (y - cy) ** 2 + (x - cx) ** 2 <= r * r
@@ -59,7 +59,7 @@ def diamond_mask(y, x, cy, cx, r, angle=0.):
 
 SHAPE_MASKS = (circle_mask, square_mask, triangle_mask, diamond_mask)
 
-# %% ../../nbs/22_data.shapes.ipynb #a452a3c2
+# %% ../../nbs/22_data.shapes.ipynb #5da0dfe0
 def horizontal_stripes(y, x, period, phase): return (y + phase) // period % 2 == 0
 def vertical_stripes(y, x, period, phase): return (x + phase) // period % 2 == 0
 def checkerboard(y, x, period, phase): return ((y + phase) // period + (x + phase) // period) % 2 == 0
@@ -70,7 +70,7 @@ def dot_grid(y, x, period, phase):
 
 CLASS_TEXTURES = (horizontal_stripes, vertical_stripes, checkerboard, dot_grid)
 
-# %% ../../nbs/22_data.shapes.ipynb #76a8fc12
+# %% ../../nbs/22_data.shapes.ipynb #420fb712
 LUMA = np.array([0.299, 0.587, 0.114])
 
 def texture_colours(rng, min_luma_gap=70):
@@ -87,7 +87,7 @@ def gradient_background(rng, y, x):
     t = np.clip(t, 0, 1)[..., None]
     return a * (1 - t) + b * t
 
-# %% ../../nbs/22_data.shapes.ipynb #3165fd50
+# %% ../../nbs/22_data.shapes.ipynb #afdce5f3
 def draw_shape(rng, y, x, img, mask, cls, r_min, r_max):
     "Paint one textured shape of class `cls` (1-based) into `img` and `mask`, in place."
     size = y.shape[0]
@@ -109,7 +109,7 @@ def draw_sample(rng, size=64, n_min=2, n_max=3, r_min=0.16, r_max=0.34, noise=12
     img = img + rng.integers(-noise, noise + 1, img.shape) + rng.integers(-noise, noise + 1, img.shape)
     return np.clip(np.rint(img), 0, 255).astype(np.uint8), mask
 
-# %% ../../nbs/22_data.shapes.ipynb #eaf0939d
+# %% ../../nbs/22_data.shapes.ipynb #283f113c
 SPLIT_KEYS = dict(train=0, val=1)
 
 def save_sample(img, mask, img_path, ann_path, quality=90):
@@ -123,7 +123,7 @@ def sample_rng(seed, split, index):
     "The generator of one sample: independent of how many samples are made."
     return np.random.default_rng([seed, SPLIT_KEYS[split], index])
 
-# %% ../../nbs/22_data.shapes.ipynb #ba3bf94d
+# %% ../../nbs/22_data.shapes.ipynb #0c69f7e7
 def make_shapes(root='data/shapes', n_train=1000, n_val=200, size=64, seed=0, quality=90):
     "Write the Shapes dataset under `root` in mmseg's `CustomDataset` layout and return `root` as a `Path`."
     if size < 16: raise ValueError(f'make_shapes: size={size} is too small to draw shapes; use 16 or more (default 64)')
@@ -137,7 +137,7 @@ def make_shapes(root='data/shapes', n_train=1000, n_val=200, size=64, seed=0, qu
             save_sample(img, mask, root / 'img_dir' / split / f'{name}.jpg', root / 'ann_dir' / split / f'{name}.png', quality)
     return root
 
-# %% ../../nbs/22_data.shapes.ipynb #57b65956
+# %% ../../nbs/22_data.shapes.ipynb #3ab955c0
 def make_shapes_parser(parser=None):
     "Add `make-shapes`'s arguments to `parser` (a new `ArgumentParser` if None) and return it."
     p = parser or argparse.ArgumentParser(prog='segnb make-shapes', description='Write the synthetic Shapes dataset')
@@ -155,10 +155,10 @@ def make_shapes_main(argv=None):
     print(f'wrote {a.n_train} train + {a.n_val} val Shapes images of {a.size}x{a.size} to {root}')
     return root
 
-# %% ../../nbs/22_data.shapes.ipynb #c5d7fae4
+# %% ../../nbs/22_data.shapes.ipynb #54ecd2c4
 main = make_shapes_main   # the name `segnb.cli_tools` calls; kept out of `__all__` so it never shadows `segnb.cli.main`
 
-# %% ../../nbs/22_data.shapes.ipynb #71b6d4bf
+# %% ../../nbs/22_data.shapes.ipynb #5706b1ee
 from ..registry import DATASETS
 from .datasets import CustomDataset
 
@@ -181,7 +181,7 @@ class ShapesDataset(CustomDataset):
     def __init__(self, data_root='data/shapes', **kwargs):
         super().__init__(img_suffix='.jpg', seg_map_suffix='.png', data_root=find_shapes_root(data_root), **kwargs)
 
-# %% ../../nbs/22_data.shapes.ipynb #2f2fbd8f
+# %% ../../nbs/22_data.shapes.ipynb #27760cbd
 import torch, torch.nn.functional as F
 from ..evaluation import mean_iou
 
