@@ -6,14 +6,14 @@
 __all__ = ['META_KEYS', 'Compose', 'scale_shift_clip', 'scale_saturation', 'hsv_parts', 'from_hsv', 'shift_hue',
            'PhotoMetricDistortion', 'Normalize', 'DefaultFormatBundle', 'ImageToTensor', 'Collect', 'MultiScaleFlipAug']
 
-# %% ../../nbs/21_data.transforms.ipynb #00bb5f91
+# %% ../../nbs/21_data.transforms.ipynb #9203718a
 import collections.abc
 import numpy as np, torch
 from ..registry import PIPELINES, build_from_cfg
 from .geometry import *
 from .geometry import to_chw, get_img
 
-# %% ../../nbs/21_data.transforms.ipynb #bf06c819
+# %% ../../nbs/21_data.transforms.ipynb #a8e22a4f
 @PIPELINES.register_module()
 class Compose:
     "Chain pipeline steps given as config dicts or callables."
@@ -35,15 +35,16 @@ class Compose:
 
     def __repr__(self): return type(self).__name__ + '(' + ''.join(f'\n    {t}' for t in self.transforms) + '\n)'
 
-# %% ../../nbs/21_data.transforms.ipynb #47f4a3c7
+# %% ../../nbs/21_data.transforms.ipynb #88937bbd
 def _as_float(img):
     "A contiguous float32 copy of `img` (or `img` itself when it already is one)."
     if img.dtype == torch.float32 and img.is_contiguous(): return img
     return img.to(torch.float32, memory_format=torch.contiguous_format)
 
-def scale_shift_clip(img, alpha=1., beta=0.):
+def scale_shift_clip(img, alpha=1., beta=0., inplace=False):
     "mmseg's `PhotoMetricDistortion.convert`: `img * alpha + beta` in float32, clipped to [0, 255] and truncated (kept as float32)."
-    return (_as_float(img) * alpha + beta).clamp_(0, 255).floor_()
+    x = img.mul_(alpha) if inplace else _as_float(img) * alpha
+    return x.add_(beta).clamp_(0, 255).floor_()
 
 def scale_saturation(img, alpha):
     "Multiply the HSV saturation of a BGR image by `alpha` (clipped at full saturation), keeping hue and value."
@@ -76,7 +77,7 @@ def shift_hue(img, delta):
     h, v, c = hsv_parts(_as_float(img).half())
     return from_hsv(h.add_(delta / 30.), v, c).float()
 
-# %% ../../nbs/21_data.transforms.ipynb #63aeda85
+# %% ../../nbs/21_data.transforms.ipynb #a019c484
 @PIPELINES.register_module()
 class PhotoMetricDistortion:
     "Random brightness, contrast, saturation and hue, each with probability 0.5, as mmseg draws them."
@@ -87,11 +88,11 @@ class PhotoMetricDistortion:
 
     def brightness(self, img):
         if not np.random.randint(2): return img
-        return scale_shift_clip(img, beta=np.random.uniform(-self.brightness_delta, self.brightness_delta))
+        return scale_shift_clip(img, beta=np.random.uniform(-self.brightness_delta, self.brightness_delta), inplace=True)
 
     def contrast(self, img):
         if not np.random.randint(2): return img
-        return scale_shift_clip(img, alpha=np.random.uniform(self.contrast_lower, self.contrast_upper))
+        return scale_shift_clip(img, alpha=np.random.uniform(self.contrast_lower, self.contrast_upper), inplace=True)
 
     def saturation(self, img):
         if not np.random.randint(2): return img
@@ -102,7 +103,7 @@ class PhotoMetricDistortion:
         return shift_hue(img, np.random.randint(-self.hue_delta, self.hue_delta))
 
     def __call__(self, results):
-        img = self.brightness(_as_float(get_img(results)))
+        img = self.brightness(get_img(results).to(torch.float32, memory_format=torch.contiguous_format, copy=True))
         mode = np.random.randint(2)
         if mode == 1: img = self.contrast(img)
         img = self.hue(self.saturation(img))
@@ -114,7 +115,7 @@ class PhotoMetricDistortion:
         return (f'{type(self).__name__}(brightness_delta={self.brightness_delta}, contrast_range=({self.contrast_lower}, '
                 f'{self.contrast_upper}), saturation_range=({self.saturation_lower}, {self.saturation_upper}), hue_delta={self.hue_delta})')
 
-# %% ../../nbs/21_data.transforms.ipynb #67e4be2c
+# %% ../../nbs/21_data.transforms.ipynb #d1abf299
 @PIPELINES.register_module()
 class Normalize:
     "`(img - mean) / std` in float32, after BGR→RGB when `to_rgb`."
@@ -125,14 +126,16 @@ class Normalize:
 
     def __call__(self, results):
         img = get_img(results)
-        if self.to_rgb: img = img.flip(0)
-        results['img'] = (img.float() - self._mean).mul_(self._stdinv)   # never in place: TTA shares its input
+        order = [2, 1, 0] if self.to_rgb and img.shape[0] == 3 else range(img.shape[0])
+        out = torch.empty(img.shape, dtype=torch.float32)     # never in place: test-time augmentations share the input
+        for i, c in enumerate(order): torch.sub(img[c], float(self._mean[i]), out=out[i]).mul_(float(self._stdinv[i]))
+        results['img'] = out
         results['img_norm_cfg'] = dict(mean=self.mean, std=self.std, to_rgb=self.to_rgb)
         return results
 
     def __repr__(self): return f'{type(self).__name__}(mean={self.mean}, std={self.std}, to_rgb={self.to_rgb})'
 
-# %% ../../nbs/21_data.transforms.ipynb #18cbc832
+# %% ../../nbs/21_data.transforms.ipynb #c80903c0
 @PIPELINES.register_module()
 class DefaultFormatBundle:
     "`img` as a contiguous `[C, H, W]` tensor, `gt_semantic_seg` as a `[1, H, W]` int64 tensor."
@@ -151,7 +154,7 @@ class ImageToTensor:
         return results
     def __repr__(self): return f'{type(self).__name__}(keys={self.keys})'
 
-# %% ../../nbs/21_data.transforms.ipynb #05797a6a
+# %% ../../nbs/21_data.transforms.ipynb #6253f313
 META_KEYS = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
              'flip_direction', 'img_norm_cfg')
 
@@ -176,7 +179,7 @@ class Collect:
 
     def __repr__(self): return f'{type(self).__name__}(keys={self.keys}, meta_keys={self.meta_keys})'
 
-# %% ../../nbs/21_data.transforms.ipynb #f93ef3d2
+# %% ../../nbs/21_data.transforms.ipynb #b36c47c3
 def _scales(img_scale, img_ratios):
     if img_ratios is not None: img_ratios = img_ratios if isinstance(img_ratios, list) else [img_ratios]
     if img_scale is None: return None, img_ratios
