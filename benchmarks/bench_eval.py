@@ -1,8 +1,9 @@
 """Evaluation time: segnb.evaluation.mean_iou vs mmseg 0.30's mean_iou on 100 predictions of 512x512, 21 classes.
 
 Usage: python benchmarks/bench_eval.py [--mmseg-python /path/to/venv/bin/python] [--repeats 5]
-mmseg runs in a subprocess of that python (same data, same machine, same run). Prints medians and the ratio.
-Timings are noisy when other processes load the machine.
+mmseg runs in a subprocess of that python (same data, same machine, same run) three times: with torch's default
+threads, the same with OMP_WAIT_POLICY=PASSIVE (what the segnb command sets), and with one thread (segnb's counting
+runs on one thread). Prints medians and ratios. Timings are noisy when other processes load the machine.
 """
 import argparse, os, subprocess, sys, tempfile, textwrap, time
 import numpy as np
@@ -46,9 +47,10 @@ def main():
     if not os.path.exists(args.mmseg_python): return print(f'mmseg python {args.mmseg_python} not found: no baseline')
     with tempfile.TemporaryDirectory() as d:
         np.savez(f'{d}/data.npz', *preds, *labels)
-        for threads in ('default', '1'):
+        for threads in ('default', 'default+passive', '1'):
+            env = dict(os.environ, OMP_WAIT_POLICY='PASSIVE') if 'passive' in threads else None
             out = subprocess.run([args.mmseg_python, '-c', MMSEG, f'{d}/data.npz', str(args.repeats), threads],
-                                 capture_output=True, text=True, check=True).stdout.split()
+                                 capture_output=True, text=True, check=True, env=env).stdout.split()
             t_mm, miou_mm = float(out[-2]), float(out[-1])
             print(f'mmseg 0.30 mean_iou, torch threads {threads}: median {t_mm * 1e3:.1f} ms (mIoU {miou_mm:.4f}); '
                   f'ratio segnb / mmseg: {t_ours / t_mm:.3f} (goal <= 0.1); same mIoU: {abs(miou - miou_mm) < 1e-6}')
