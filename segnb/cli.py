@@ -6,7 +6,7 @@
 __all__ = ['DEFAULT_CONFIG', 'build_parser', 'load_config', 'resolve_work_dir', 'setup_processes', 'train_command',
            'test_command', 'main']
 
-# %% ../nbs/70_cli.ipynb #c016ec6d
+# %% ../nbs/70_cli.ipynb #c4429db3
 import os
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before torch loads OpenMP
 import argparse, os.path as osp, sys, time, logging
@@ -16,7 +16,7 @@ from .config_tools import DictAction, find_config
 
 DEFAULT_CONFIG = 'shapes/pspnet_r18-d8_shapes.py'
 
-# %% ../nbs/70_cli.ipynb #9ebff58e
+# %% ../nbs/70_cli.ipynb #fba847c3
 def _add_cfg_options(p):
     p.add_argument('--cfg-options', '--options', nargs='+', action=DictAction, dest='cfg_options', default={},
                    help="override config keys, e.g. data.samples_per_gpu=2 runner.max_iters=100 (mmcv's DictAction)")
@@ -54,7 +54,7 @@ def _test_parser(sub):
     p.add_argument('--aug-test', action='store_true', help='multi-scale and flip test augmentation')
     _add_cfg_options(p); _add_launcher(p)
 
-# %% ../nbs/70_cli.ipynb #366ade05
+# %% ../nbs/70_cli.ipynb #58bf3481
 def build_parser():
     "The `segnb` argument parser: one subcommand per mmseg tool."
     from segnb import cli_tools
@@ -64,7 +64,7 @@ def build_parser():
     _train_parser(sub); _test_parser(sub); cli_tools.add_parsers(sub)
     return ap
 
-# %% ../nbs/70_cli.ipynb #bbded8a9
+# %% ../nbs/70_cli.ipynb #6a11363a
 def load_config(name, cfg_options=None):
     "The config at path or shipped name `name`, with `cfg_options` merged in."
     cfg = Config.fromfile(find_config(name))
@@ -77,7 +77,7 @@ def resolve_work_dir(cfg, config_name, work_dir=None):
     if cfg.get('work_dir'): return cfg.work_dir
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_name))[0])
 
-# %% ../nbs/70_cli.ipynb #c65ebb58
+# %% ../nbs/70_cli.ipynb #fda958c1
 def setup_processes(cfg, launcher, gpu_id=0):
     "Join the process group for `launcher` and set `cfg.device`, `cfg.gpu_ids`; True when distributed."
     from segnb.dist import init_dist, default_device
@@ -91,7 +91,7 @@ def setup_processes(cfg, launcher, gpu_id=0):
     cfg.gpu_ids = list(range(torch.distributed.get_world_size()))
     return True
 
-# %% ../nbs/70_cli.ipynb #1bf9bc18
+# %% ../nbs/70_cli.ipynb #b46c5f43
 def _start_logging(work_dir, timestamp, level):
     from segnb.runner.loggers import get_logger
     return get_logger('segnb', log_file=osp.join(work_dir, f'{timestamp}.log'), log_level=level)
@@ -107,7 +107,7 @@ def _prepare_train_cfg(args):
         cfg.log_config.setdefault('hooks', []).append(dict(type='ProgressBarHook', interval=1, by_epoch=False))
     return cfg
 
-# %% ../nbs/70_cli.ipynb #99bcb0e5
+# %% ../nbs/70_cli.ipynb #60669d4e
 def _make_work_dir(cfg, config_name, rank):
     from segnb.runner.runner import prepare_work_dir
     prepare_work_dir(cfg.work_dir)
@@ -138,7 +138,7 @@ def train_command(args):
     return train_segmentor(model, datasets, cfg, distributed=distributed, validate=not args.no_validate,
                            timestamp=timestamp, meta=meta)
 
-# %% ../nbs/70_cli.ipynb #2f72ce3d
+# %% ../nbs/70_cli.ipynb #5fbf1972
 def _prepare_test_cfg(args):
     cfg = load_config(args.config, args.cfg_options)
     if args.aug_test:
@@ -155,7 +155,7 @@ def _check_test_args(args):
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle', '.pth')):
         raise ValueError(f'--out must be a .pkl, .pickle or .pth file, got {args.out}')
 
-# %% ../nbs/70_cli.ipynb #2ea44af9
+# %% ../nbs/70_cli.ipynb #f1784ec3
 def _run_test(cfg, args, distributed):
     from segnb.apis import single_gpu_test, multi_gpu_test
     from segnb.dist import wrap_model
@@ -174,7 +174,15 @@ def _run_test(cfg, args, distributed):
     return dataset, single_gpu_test(model, loader, args.show, args.show_dir, opacity=args.opacity, pre_eval=pre_eval,
                                     format_only=args.format_only, format_args=args.eval_options)
 
-# %% ../nbs/70_cli.ipynb #e6750e30
+# %% ../nbs/70_cli.ipynb #ab1c2b10
+def _save_results(results, out):
+    "Pickle `results` to a `.pkl`/`.pickle` file (as mmcv.dump), or `torch.save` them to a `.pth` file."
+    import pickle
+    if out.endswith('.pth'): torch.save(results, out)
+    else:
+        with open(out, 'wb') as f: pickle.dump(results, f)
+    print(f'results written to {out}')
+
 def test_command(args):
     "`segnb test`: test a checkpoint; returns the metrics (rank 0) or None."
     import json
@@ -184,7 +192,7 @@ def test_command(args):
     distributed = setup_processes(cfg, args.launcher, args.gpu_id)
     dataset, results = _run_test(cfg, args, distributed)
     if get_dist_info()[0] != 0: return None
-    if args.out: torch.save(results, args.out); print(f'results written to {args.out}')
+    if args.out: _save_results(results, args.out)
     if not args.eval: return None
     metrics = dataset.evaluate(results, args.eval, **args.eval_options)
     work_dir = args.work_dir or cfg.get('work_dir') or osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
@@ -193,7 +201,7 @@ def test_command(args):
     with open(out, 'w') as f: json.dump(dict(config=args.config, metric={k: float(v) for k, v in metrics.items()}), f, indent=2)
     return metrics
 
-# %% ../nbs/70_cli.ipynb #8b0b1677
+# %% ../nbs/70_cli.ipynb #3ac168a9
 _USER_ERRORS = (FileNotFoundError, KeyError, ValueError, TypeError, OSError, NotImplementedError)
 
 def _report(command, e):

@@ -30,11 +30,15 @@ def test_work_dir_layout_like_mmseg(trained):
 def test_test_command_and_publish(trained, data, tmp_path):
     work, _ = trained
     r = subprocess.run([sys.executable, '-m', 'segnb', 'test', TINY_CONFIG, str(work / 'latest.pth'), '--eval', 'mIoU',
-                        '--work-dir', str(tmp_path), '--show-dir', str(tmp_path / 'show'), '--cfg-options', *data_options(data)],
+                        '--work-dir', str(tmp_path), '--show-dir', str(tmp_path / 'show'), '--out', str(tmp_path / 'r.pkl'),
+                        '--cfg-options', *data_options(data)],
                        env=segnb_env(), capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'per class results:' in r.stdout + r.stderr and len(os.listdir(tmp_path / 'show')) == 4
     assert any(f.startswith('eval_single_scale_') for f in os.listdir(tmp_path))
+    import pickle
+    maps = pickle.load(open(tmp_path / 'r.pkl', 'rb'))
+    assert len(maps) == 4 and maps[0].shape == (32, 32)          # label maps, evaluated after saving
     from segnb.cli import main
     assert main(['publish', str(work / 'iter_8.pth'), str(tmp_path / 'tiny.pth')]) == 0
     pub = [f for f in os.listdir(tmp_path) if f.startswith('tiny-') and f.endswith('.pth')]
