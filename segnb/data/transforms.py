@@ -6,14 +6,14 @@
 __all__ = ['META_KEYS', 'Compose', 'scale_shift_clip', 'scale_saturation', 'hsv_parts', 'from_hsv', 'shift_hue',
            'PhotoMetricDistortion', 'Normalize', 'DefaultFormatBundle', 'ImageToTensor', 'Collect', 'MultiScaleFlipAug']
 
-# %% ../../nbs/21_data.transforms.ipynb #9203718a
+# %% ../../nbs/21_data.transforms.ipynb #4a5007a8
 import collections.abc
 import numpy as np, torch
 from ..registry import PIPELINES, build_from_cfg
 from .geometry import *
 from .geometry import to_chw, get_img
 
-# %% ../../nbs/21_data.transforms.ipynb #a8e22a4f
+# %% ../../nbs/21_data.transforms.ipynb #20664a00
 @PIPELINES.register_module()
 class Compose:
     "Chain pipeline steps given as config dicts or callables."
@@ -35,7 +35,7 @@ class Compose:
 
     def __repr__(self): return type(self).__name__ + '(' + ''.join(f'\n    {t}' for t in self.transforms) + '\n)'
 
-# %% ../../nbs/21_data.transforms.ipynb #88937bbd
+# %% ../../nbs/21_data.transforms.ipynb #49f1f511
 def _as_float(img):
     "A contiguous float32 copy of `img` (or `img` itself when it already is one)."
     if img.dtype == torch.float32 and img.is_contiguous(): return img
@@ -47,11 +47,11 @@ def scale_shift_clip(img, alpha=1., beta=0., inplace=False):
     return x.add_(beta).clamp_(0, 255).floor_()
 
 def scale_saturation(img, alpha):
-    "Multiply the HSV saturation of a BGR image by `alpha` (clipped at full saturation), keeping hue and value."
-    f = _as_float(img)
+    "Multiply the HSV saturation of a BGR image by `alpha` (clipped at full saturation), keeping hue and value (float16 inside)."
+    f = _as_float(img).half()
     v = f.amax(0)
-    ratio = (v - f.amin(0)).clamp_(min=1e-6).reciprocal_().mul_(v).clamp_(max=alpha)   # S'/S, at most 1/S
-    return torch.addcmul(v, v - f, ratio, value=-1).round_()
+    ratio = (v - f.amin(0)).clamp_(min=0.5).reciprocal_().mul_(v).clamp_(max=alpha)   # S'/S, at most 1/S
+    return torch.addcmul(v, v - f, ratio, value=-1).round_().float()
 
 def hsv_parts(f):
     "Hue (in 60° sextants, in [-1, 5)), value and chroma of an integer-valued float BGR `[3, H, W]` image, branch-free."
@@ -77,7 +77,7 @@ def shift_hue(img, delta):
     h, v, c = hsv_parts(_as_float(img).half())
     return from_hsv(h.add_(delta / 30.), v, c).float()
 
-# %% ../../nbs/21_data.transforms.ipynb #a019c484
+# %% ../../nbs/21_data.transforms.ipynb #ae1cbbf9
 @PIPELINES.register_module()
 class PhotoMetricDistortion:
     "Random brightness, contrast, saturation and hue, each with probability 0.5, as mmseg draws them."
@@ -115,7 +115,7 @@ class PhotoMetricDistortion:
         return (f'{type(self).__name__}(brightness_delta={self.brightness_delta}, contrast_range=({self.contrast_lower}, '
                 f'{self.contrast_upper}), saturation_range=({self.saturation_lower}, {self.saturation_upper}), hue_delta={self.hue_delta})')
 
-# %% ../../nbs/21_data.transforms.ipynb #d1abf299
+# %% ../../nbs/21_data.transforms.ipynb #db8c5687
 @PIPELINES.register_module()
 class Normalize:
     "`(img - mean) / std` in float32, after BGR→RGB when `to_rgb`."
@@ -135,7 +135,7 @@ class Normalize:
 
     def __repr__(self): return f'{type(self).__name__}(mean={self.mean}, std={self.std}, to_rgb={self.to_rgb})'
 
-# %% ../../nbs/21_data.transforms.ipynb #c80903c0
+# %% ../../nbs/21_data.transforms.ipynb #21bb46eb
 @PIPELINES.register_module()
 class DefaultFormatBundle:
     "`img` as a contiguous `[C, H, W]` tensor, `gt_semantic_seg` as a `[1, H, W]` int64 tensor."
@@ -154,7 +154,7 @@ class ImageToTensor:
         return results
     def __repr__(self): return f'{type(self).__name__}(keys={self.keys})'
 
-# %% ../../nbs/21_data.transforms.ipynb #6253f313
+# %% ../../nbs/21_data.transforms.ipynb #d1385b86
 META_KEYS = ('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape', 'scale_factor', 'flip',
              'flip_direction', 'img_norm_cfg')
 
@@ -179,7 +179,7 @@ class Collect:
 
     def __repr__(self): return f'{type(self).__name__}(keys={self.keys}, meta_keys={self.meta_keys})'
 
-# %% ../../nbs/21_data.transforms.ipynb #b36c47c3
+# %% ../../nbs/21_data.transforms.ipynb #20b999ac
 def _scales(img_scale, img_ratios):
     if img_ratios is not None: img_ratios = img_ratios if isinstance(img_ratios, list) else [img_ratios]
     if img_scale is None: return None, img_ratios
