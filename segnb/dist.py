@@ -6,14 +6,14 @@
 __all__ = ['LAUNCHERS', 'default_device', 'choose_backend', 'expand_nodelist', 'slurm_env', 'init_dist', 'revert_sync_batchnorm',
            'to_device', 'SegDataParallel', 'SegDistributedDataParallel', 'wrap_model', 'collect_results']
 
-# %% ../nbs/61_dist.ipynb #ccb7aedb
+# %% ../nbs/61_dist.ipynb #91fc7b5c
 import datetime, os, re, warnings
 import torch, torch.nn as nn
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from .data.loader import get_dist_info
 
-# %% ../nbs/61_dist.ipynb #2d001cef
+# %% ../nbs/61_dist.ipynb #27f84b4e
 def default_device():
     "`'cuda'` when a GPU is visible, else `'cpu'`."
     return 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -26,7 +26,7 @@ def choose_backend(backend=None):
         return 'gloo'
     return backend
 
-# %% ../nbs/61_dist.ipynb #a9ea5a61
+# %% ../nbs/61_dist.ipynb #48a918c6
 def _split_top(s):
     "Split at commas that are not inside brackets."
     parts, depth, cur = [], 0, ''
@@ -51,7 +51,7 @@ def expand_nodelist(nodelist):
         hosts += _expand_range(*m.groups()) if m else [part]
     return hosts
 
-# %% ../nbs/61_dist.ipynb #6b422f3c
+# %% ../nbs/61_dist.ipynb #b1bf8174
 def _need_env(name):
     if name not in os.environ: raise KeyError(f'--launcher slurm needs the environment variable {name}, which srun sets; '
                                               f'run the command under srun (or use --launcher pytorch with torchrun)')
@@ -68,7 +68,7 @@ def slurm_env(port=None):
     os.environ.update(env)
     return env
 
-# %% ../nbs/61_dist.ipynb #9b52b7bc
+# %% ../nbs/61_dist.ipynb #62b71e05
 LAUNCHERS = ('none', 'pytorch', 'slurm')
 
 def init_dist(launcher, backend=None, timeout=1800, port=None, **kwargs):
@@ -83,7 +83,7 @@ def init_dist(launcher, backend=None, timeout=1800, port=None, **kwargs):
     dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout), **kwargs)
     return get_dist_info()
 
-# %% ../nbs/61_dist.ipynb #0b9c908b
+# %% ../nbs/61_dist.ipynb #4f78381c
 def _plain_bn(m):
     bn = nn.BatchNorm2d(m.num_features, m.eps, m.momentum, m.affine, m.track_running_stats)
     bn.load_state_dict(m.state_dict()); bn.train(m.training)
@@ -95,7 +95,7 @@ def revert_sync_batchnorm(module):
     for name, child in module.named_children(): setattr(module, name, revert_sync_batchnorm(child))
     return module
 
-# %% ../nbs/61_dist.ipynb #89126ec8
+# %% ../nbs/61_dist.ipynb #5cabe7ee
 def to_device(data, device):
     "`data` (tensors in nested dicts/lists) moved to `device`; everything else as it is."
     if isinstance(data, torch.Tensor): return data.to(device, non_blocking=True)
@@ -103,7 +103,7 @@ def to_device(data, device):
     if isinstance(data, (list, tuple)): return type(data)(to_device(v, device) for v in data)
     return data
 
-# %% ../nbs/61_dist.ipynb #60ed703a
+# %% ../nbs/61_dist.ipynb #093399cf
 class _StepsMixin:
     "`train_step`, `val_step`, `forward` on device-moved data, and the inner model's attributes."
     def __getattr__(self, name):
@@ -121,7 +121,7 @@ class SegDataParallel(_StepsMixin, nn.DataParallel):
     def train_step(self, data_batch, optimizer=None, **kw): return self.module.train_step(to_device(data_batch, self.device), optimizer, **kw)
     def val_step(self, data_batch, optimizer=None, **kw): return self.module.val_step(to_device(data_batch, self.device), optimizer, **kw)
 
-# %% ../nbs/61_dist.ipynb #8c37a66d
+# %% ../nbs/61_dist.ipynb #55e11bcd
 class SegDistributedDataParallel(_StepsMixin, DistributedDataParallel):
     "DDP whose `train_step`/`val_step` go through DDP's forward, so gradients are averaged over ranks."
     def _through_ddp(self, step, data_batch, optimizer, **kw):
@@ -136,7 +136,7 @@ class SegDistributedDataParallel(_StepsMixin, DistributedDataParallel):
     def train_step(self, data_batch, optimizer=None, **kw): return self._through_ddp('train_step', data_batch, optimizer, **kw)
     def val_step(self, data_batch, optimizer=None, **kw): return self._through_ddp('val_step', data_batch, optimizer, **kw)
 
-# %% ../nbs/61_dist.ipynb #118f4d6b
+# %% ../nbs/61_dist.ipynb #54a25104
 def wrap_model(model, distributed=False, device=None, find_unused_parameters=False):
     "The segmentor ready for the runner: on `device` (default: the GPU if any), in DDP when `distributed`."
     device = torch.device(device or default_device())
@@ -145,9 +145,15 @@ def wrap_model(model, distributed=False, device=None, find_unused_parameters=Fal
     if device.type == 'cuda': device = torch.device('cuda', torch.cuda.current_device())
     model = SegDataParallel(model, device).module
     ids = [device.index] if device.type == 'cuda' else None
-    return SegDistributedDataParallel(model, device_ids=ids, broadcast_buffers=False, find_unused_parameters=find_unused_parameters)
+    return SegDistributedDataParallel(model, device_ids=ids, find_unused_parameters=find_unused_parameters, **_no_buffer_sync())
 
-# %% ../nbs/61_dist.ipynb #90883da5
+def _no_buffer_sync():
+    "DDP's keyword for 'do not broadcast buffers before every forward' (renamed in recent PyTorch)."
+    import inspect
+    new = 'forward_sync_buffers' in inspect.signature(DistributedDataParallel.__init__).parameters
+    return dict(forward_sync_buffers=False) if new else dict(broadcast_buffers=False)
+
+# %% ../nbs/61_dist.ipynb #5e0b0073
 def collect_results(result_part, size, tmpdir=None):
     "Every rank's list of results, interleaved back into dataset order, on rank 0 (None elsewhere)."
     rank, world = get_dist_info()
