@@ -4,18 +4,19 @@
 
 # %% auto #0
 __all__ = ['BasePixelSampler', 'build_pixel_sampler', 'OHEMPixelSampler', 'check_channels', 'check_pooled_batchnorm',
-           'pooled_values', 'match_layout', 'BaseDecodeHead']
+           'pooled_values', 'match_layout', 'Broadcast', 'concat_conv', 'BaseDecodeHead']
 
-# %% ../../nbs/12_models.decode_head.ipynb #dc422e8f
+# %% ../../nbs/12_models.decode_head.ipynb #18245885
 from abc import ABCMeta, abstractmethod
 import warnings
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from ..registry import MODELS, PIXEL_SAMPLERS, build_from_cfg
 from .layers import resize
 from .losses import accuracy
 
-# %% ../../nbs/12_models.decode_head.ipynb #0286638e
+# %% ../../nbs/12_models.decode_head.ipynb #8abf84d6
 class BasePixelSampler(metaclass=ABCMeta):
     "Base class of pixel samplers: `sample(seg_logit, seg_label)` returns a per-pixel loss weight."
     def __init__(self, **kwargs): pass
@@ -26,7 +27,7 @@ def build_pixel_sampler(cfg, **default_args):
     "Build the pixel sampler `cfg` names from `PIXEL_SAMPLERS` (the head passes itself as `context`)."
     return build_from_cfg(cfg, PIXEL_SAMPLERS, default_args)
 
-# %% ../../nbs/12_models.decode_head.ipynb #c2efdae4
+# %% ../../nbs/12_models.decode_head.ipynb #a43a4e22
 def _head_losses(head):
     "The loss modules of a head, as a list."
     return list(head.loss_decode) if isinstance(head.loss_decode, nn.ModuleList) else [head.loss_decode]
@@ -68,7 +69,7 @@ class OHEMPixelSampler(BasePixelSampler):
         w[losses[valid].sort(descending=True)[1][:kept]] = 1.
         return w
 
-# %% ../../nbs/12_models.decode_head.ipynb #8292fd54
+# %% ../../nbs/12_models.decode_head.ipynb #95d55750
 def check_channels(owner, expected, x, what='input'):
     "Raise a `ValueError` naming `owner` and both counts when feature map `x` does not have `expected` channels."
     if x.dim() != 4 or x.size(1) != expected:
@@ -96,7 +97,46 @@ def match_layout(t, like):
     cl = torch.channels_last
     return t.contiguous(memory_format=cl) if like.is_contiguous(memory_format=cl) and not like.is_contiguous() else t
 
-# %% ../../nbs/12_models.decode_head.ipynb #7340518a
+# %% ../../nbs/12_models.decode_head.ipynb #6dd50b7e
+class Broadcast:
+    "A `[N, C, 1, 1]` map standing for its bilinear upsampling to `size`, which is that value everywhere."
+    def __init__(self, value, size): self.value, self.size = value, tuple(size)
+    def materialize(self): return self.value.expand(*self.value.shape[:2], *self.size)
+
+def _same_padding(conv):
+    "The 'same' padding of a stride-1, ungrouped, zero-padded `nn.Conv2d` (one per side), or None for any other conv."
+    if type(conv) is not nn.Conv2d or conv.stride != (1, 1) or conv.groups != 1 or conv.padding_mode != 'zeros': return None
+    pad = tuple(d * (k // 2) for d, k in zip(conv.dilation, conv.kernel_size))
+    return pad if conv.padding == pad and all(k % 2 for k in conv.kernel_size) else None
+
+def _broadcast_conv(b, weight, conv, pad):
+    "`conv` of a constant map: computed on a (2p+1)-sized map, whose middle row and column repeat inside."
+    n, c = b.value.shape[:2]
+    small = [min(s, 2 * p + 1) for s, p in zip(b.size, pad)]
+    y = F.conv2d(b.value.expand(n, c, *small), weight, None, 1, conv.padding, conv.dilation)
+    for dim, (s, p) in zip((2, 3), zip(b.size, pad)):
+        if s > 2 * p + 1:
+            idx = torch.tensor(list(range(p)) + [p] * (s - 2 * p) + list(range(p + 1, 2 * p + 1)), device=y.device)
+            y = y.index_select(dim, idx)
+    return y
+
+def concat_conv(conv_module, parts):
+    "`conv_module(torch.cat(parts, 1))` without the concatenation: one conv per part, summed (`Broadcast` parts cheaply)."
+    conv, pad = conv_module.conv, _same_padding(conv_module.conv)
+    if pad is None or conv_module.order != ('conv', 'norm', 'act') or conv_module.with_explicit_padding or conv_module.with_spectral_norm:
+        return conv_module(torch.cat([p.materialize() if isinstance(p, Broadcast) else p for p in parts], dim=1))
+    out, start = None, 0
+    for p in parts:
+        c = (p.value if isinstance(p, Broadcast) else p).size(1)
+        w, start = conv.weight[:, start:start + c], start + c
+        y = _broadcast_conv(p, w, conv, pad) if isinstance(p, Broadcast) else F.conv2d(p, w, None, 1, conv.padding, conv.dilation)
+        out = y if out is None else out.add_(y)
+    if start != conv.in_channels: raise ValueError(f'concat_conv: the parts have {start} channels, the conv expects {conv.in_channels}')
+    if conv.bias is not None: out = out + conv.bias.view(1, -1, 1, 1)
+    if conv_module.with_norm: out = conv_module.norm(out)
+    return conv_module.activate(out) if conv_module.with_activation else out
+
+# %% ../../nbs/12_models.decode_head.ipynb #97560acb
 def _build_losses(loss_decode):
     "One loss module for a dict, an `nn.ModuleList` for a list of dicts."
     if isinstance(loss_decode, dict): return MODELS.build(loss_decode)
@@ -129,7 +169,7 @@ def _binary_setup(num_classes, out_channels, threshold):
         warnings.warn('threshold is not defined for binary, and defaults to 0.3')
     return out_channels, threshold
 
-# %% ../../nbs/12_models.decode_head.ipynb #a278477b
+# %% ../../nbs/12_models.decode_head.ipynb #4a93a868
 def _uses_softmax_ce(loss):
     return type(loss).__name__ == 'CrossEntropyLoss' and not loss.use_sigmoid and not loss.use_mask
 

@@ -6,14 +6,14 @@
 __all__ = ['FCNHead', 'PPM', 'PSPHead', 'ASPPModule', 'ASPPHead', 'DepthwiseSeparableASPPModule', 'DepthwiseSeparableASPPHead',
            'UPerHead']
 
-# %% ../../nbs/15_models.heads.ipynb #80561f14
+# %% ../../nbs/15_models.heads.ipynb #1157942d
 import torch
 import torch.nn as nn
 from ..registry import MODELS
 from .layers import ConvModule, DepthwiseSeparableConvModule, resize
-from .decode_head import BaseDecodeHead, check_channels, check_pooled_batchnorm, match_layout, pooled_values
+from .decode_head import BaseDecodeHead, Broadcast, check_channels, check_pooled_batchnorm, concat_conv, match_layout, pooled_values
 
-# %% ../../nbs/15_models.heads.ipynb #450e912a
+# %% ../../nbs/15_models.heads.ipynb #296acb44
 @MODELS.register_module()
 class FCNHead(BaseDecodeHead):
     "Fully convolutional head: `num_convs` convs, optionally concatenated with the input (`concat_input`), then classify."
@@ -36,11 +36,11 @@ class FCNHead(BaseDecodeHead):
         "Features before `cls_seg`."
         x = self._transform_inputs(inputs)
         feats = self.convs(x)
-        return self.conv_cat(torch.cat([x, feats], dim=1)) if self.concat_input else feats
+        return concat_conv(self.conv_cat, [x, feats]) if self.concat_input else feats
 
     def forward(self, inputs): return self.cls_seg(self._forward_feature(inputs))
 
-# %% ../../nbs/15_models.heads.ipynb #fccf749d
+# %% ../../nbs/15_models.heads.ipynb #460d6f27
 class PPM(nn.ModuleList):
     "Pyramid pooling module: per scale, adaptive average pool -> 1x1 `ConvModule` -> upsample back to the input size."
     def __init__(self, pool_scales, in_channels, channels, conv_cfg, norm_cfg, act_cfg, align_corners, **kwargs):
@@ -51,16 +51,21 @@ class PPM(nn.ModuleList):
             self.append(nn.Sequential(nn.AdaptiveAvgPool2d(scale), ConvModule(in_channels, channels, 1, conv_cfg=conv_cfg,
                                       norm_cfg=norm_cfg, act_cfg=act_cfg, **kwargs)))
 
-    def forward(self, x, owner='PPM'):
-        "One upsampled map per pool scale, in `x`'s memory layout."
+    def branches(self, x, owner='PPM'):
+        "One map per pool scale, upsampled to `x`'s size; a 1x1-pooled branch stays a `Broadcast` (constant map)."
         outs = []
         for scale, (pool, conv) in zip(self.pool_scales, self):
             check_pooled_batchnorm(f'{owner} (pool_scale={scale})', conv, pooled_values(x, scale))
-            out = resize(conv(pool(x)), size=x.size()[2:], mode='bilinear', align_corners=self.align_corners)
-            outs.append(match_layout(out, x))
+            y = conv(pool(x))
+            outs.append(Broadcast(y, x.shape[2:]) if y.shape[2:] == (1, 1) else
+                        resize(y, size=x.size()[2:], mode='bilinear', align_corners=self.align_corners))
         return outs
 
-# %% ../../nbs/15_models.heads.ipynb #05d923a6
+    def forward(self, x, owner='PPM'):
+        "One upsampled map per pool scale, in `x`'s memory layout."
+        return [match_layout(b.materialize() if isinstance(b, Broadcast) else b, x) for b in self.branches(x, owner)]
+
+# %% ../../nbs/15_models.heads.ipynb #a51e9351
 @MODELS.register_module()
 class PSPHead(BaseDecodeHead):
     "PSPNet's head: the input and its `PPM` branches concatenated, a 3x3 `bottleneck`, then classify."
@@ -76,11 +81,11 @@ class PSPHead(BaseDecodeHead):
     def _forward_feature(self, inputs):
         "Features before `cls_seg`."
         x = self._transform_inputs(inputs)
-        return self.bottleneck(torch.cat([x, *self.psp_modules(x, owner=type(self).__name__)], dim=1))
+        return concat_conv(self.bottleneck, [x, *self.psp_modules.branches(x, owner=type(self).__name__)])
 
     def forward(self, inputs): return self.cls_seg(self._forward_feature(inputs))
 
-# %% ../../nbs/15_models.heads.ipynb #55e7eae7
+# %% ../../nbs/15_models.heads.ipynb #7b88b03d
 class ASPPModule(nn.ModuleList):
     "Atrous spatial pyramid pooling: one `ConvModule` per dilation (1x1 for dilation 1, else 3x3 dilated)."
     def __init__(self, dilations, in_channels, channels, conv_cfg, norm_cfg, act_cfg):
@@ -93,7 +98,7 @@ class ASPPModule(nn.ModuleList):
 
     def forward(self, x): return [m(x) for m in self]
 
-# %% ../../nbs/15_models.heads.ipynb #f45b91d6
+# %% ../../nbs/15_models.heads.ipynb #74f7499a
 def _image_pool(in_channels, channels, conv_cfg, norm_cfg, act_cfg):
     "Global average pool then a 1x1 `ConvModule` (ASPP's image-level branch)."
     return nn.Sequential(nn.AdaptiveAvgPool2d(1), ConvModule(in_channels, channels, 1, conv_cfg=conv_cfg,
@@ -115,13 +120,12 @@ class ASPPHead(BaseDecodeHead):
     def _aspp(self, x):
         "The bottleneck over the pooled branch and the dilated branches of `x`."
         check_pooled_batchnorm(f'{type(self).__name__} (image_pool)', self.image_pool[1], pooled_values(x, 1))
-        pooled = resize(self.image_pool(x), size=x.size()[2:], mode='bilinear', align_corners=self.align_corners)
-        return self.bottleneck(torch.cat([match_layout(pooled, x), *self.aspp_modules(x)], dim=1))
+        return concat_conv(self.bottleneck, [Broadcast(self.image_pool(x), x.shape[2:]), *self.aspp_modules(x)])
 
     def _forward_feature(self, inputs): return self._aspp(self._transform_inputs(inputs))
     def forward(self, inputs): return self.cls_seg(self._forward_feature(inputs))
 
-# %% ../../nbs/15_models.heads.ipynb #2fa4f110
+# %% ../../nbs/15_models.heads.ipynb #efde7ab9
 class DepthwiseSeparableASPPModule(ASPPModule):
     "`ASPPModule` whose dilated 3x3 branches are depthwise-separable convs."
     def __init__(self, **kwargs):
@@ -152,7 +156,7 @@ class DepthwiseSeparableASPPHead(ASPPHead):
             output = torch.cat([resize(output, size=c1.shape[2:], mode='bilinear', align_corners=self.align_corners), c1], dim=1)
         return self.cls_seg(self.sep_bottleneck(output))
 
-# %% ../../nbs/15_models.heads.ipynb #a184f86d
+# %% ../../nbs/15_models.heads.ipynb #bda81173
 @MODELS.register_module()
 class UPerHead(BaseDecodeHead):
     "UPerNet's head: `PPM` on the last level, a top-down feature pyramid (FPN) over all levels, fused and classified."
@@ -170,7 +174,7 @@ class UPerHead(BaseDecodeHead):
     def psp_forward(self, inputs):
         "The PSP bottleneck over the last level."
         x = inputs[-1]
-        return self.bottleneck(torch.cat([x, *self.psp_modules(x, owner=type(self).__name__)], dim=1))
+        return concat_conv(self.bottleneck, [x, *self.psp_modules.branches(x, owner=type(self).__name__)])
 
     def _up(self, x, like): return resize(x, size=like.shape[2:], mode='bilinear', align_corners=self.align_corners)
 
@@ -180,6 +184,6 @@ class UPerHead(BaseDecodeHead):
         laterals = [conv(inputs[i]) for i, conv in enumerate(self.lateral_convs)] + [self.psp_forward(inputs)]
         for i in range(len(laterals) - 1, 0, -1): laterals[i - 1] = laterals[i - 1] + self._up(laterals[i], laterals[i - 1])
         outs = [conv(laterals[i]) for i, conv in enumerate(self.fpn_convs)] + [laterals[-1]]
-        return self.fpn_bottleneck(torch.cat([outs[0]] + [self._up(o, outs[0]) for o in outs[1:]], dim=1))
+        return concat_conv(self.fpn_bottleneck, [outs[0]] + [self._up(o, outs[0]) for o in outs[1:]])
 
     def forward(self, inputs): return self.cls_seg(self._forward_feature(inputs))
