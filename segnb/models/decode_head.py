@@ -6,7 +6,7 @@
 __all__ = ['BasePixelSampler', 'build_pixel_sampler', 'OHEMPixelSampler', 'check_channels', 'check_pooled_batchnorm',
            'pooled_values', 'match_layout', 'Broadcast', 'concat_conv', 'BaseDecodeHead']
 
-# %% ../../nbs/12_models.decode_head.ipynb #18245885
+# %% ../../nbs/12_models.decode_head.ipynb #8257d5d3
 from abc import ABCMeta, abstractmethod
 import warnings
 import torch
@@ -16,7 +16,7 @@ from ..registry import MODELS, PIXEL_SAMPLERS, build_from_cfg
 from .layers import resize
 from .losses import accuracy
 
-# %% ../../nbs/12_models.decode_head.ipynb #8abf84d6
+# %% ../../nbs/12_models.decode_head.ipynb #9725fbb3
 class BasePixelSampler(metaclass=ABCMeta):
     "Base class of pixel samplers: `sample(seg_logit, seg_label)` returns a per-pixel loss weight."
     def __init__(self, **kwargs): pass
@@ -27,7 +27,7 @@ def build_pixel_sampler(cfg, **default_args):
     "Build the pixel sampler `cfg` names from `PIXEL_SAMPLERS` (the head passes itself as `context`)."
     return build_from_cfg(cfg, PIXEL_SAMPLERS, default_args)
 
-# %% ../../nbs/12_models.decode_head.ipynb #a43a4e22
+# %% ../../nbs/12_models.decode_head.ipynb #ff6e3d90
 def _head_losses(head):
     "The loss modules of a head, as a list."
     return list(head.loss_decode) if isinstance(head.loss_decode, nn.ModuleList) else [head.loss_decode]
@@ -69,7 +69,7 @@ class OHEMPixelSampler(BasePixelSampler):
         w[losses[valid].sort(descending=True)[1][:kept]] = 1.
         return w
 
-# %% ../../nbs/12_models.decode_head.ipynb #95d55750
+# %% ../../nbs/12_models.decode_head.ipynb #b2fa0fa4
 def check_channels(owner, expected, x, what='input'):
     "Raise a `ValueError` naming `owner` and both counts when feature map `x` does not have `expected` channels."
     if x.dim() != 4 or x.size(1) != expected:
@@ -97,7 +97,7 @@ def match_layout(t, like):
     cl = torch.channels_last
     return t.contiguous(memory_format=cl) if like.is_contiguous(memory_format=cl) and not like.is_contiguous() else t
 
-# %% ../../nbs/12_models.decode_head.ipynb #6dd50b7e
+# %% ../../nbs/12_models.decode_head.ipynb #20e5f3f2
 class Broadcast:
     "A `[N, C, 1, 1]` map standing for its bilinear upsampling to `size`, which is that value everywhere."
     def __init__(self, value, size): self.value, self.size = value, tuple(size)
@@ -125,18 +125,17 @@ def concat_conv(conv_module, parts):
     conv, pad = conv_module.conv, _same_padding(conv_module.conv)
     if pad is None or conv_module.order != ('conv', 'norm', 'act') or conv_module.with_explicit_padding or conv_module.with_spectral_norm:
         return conv_module(torch.cat([p.materialize() if isinstance(p, Broadcast) else p for p in parts], dim=1))
-    out, start = None, 0
-    for p in parts:
-        c = (p.value if isinstance(p, Broadcast) else p).size(1)
-        w, start = conv.weight[:, start:start + c], start + c
+    sizes = [(p.value if isinstance(p, Broadcast) else p).size(1) for p in parts]
+    if sum(sizes) != conv.in_channels: raise ValueError(f'concat_conv: the parts have {sum(sizes)} channels, the conv expects {conv.in_channels}')
+    out = None
+    for p, w in zip(parts, conv.weight.split(sizes, dim=1)):   # one split: its backward writes one weight gradient
         y = _broadcast_conv(p, w, conv, pad) if isinstance(p, Broadcast) else F.conv2d(p, w, None, 1, conv.padding, conv.dilation)
         out = y if out is None else out.add_(y)
-    if start != conv.in_channels: raise ValueError(f'concat_conv: the parts have {start} channels, the conv expects {conv.in_channels}')
     if conv.bias is not None: out = out + conv.bias.view(1, -1, 1, 1)
     if conv_module.with_norm: out = conv_module.norm(out)
     return conv_module.activate(out) if conv_module.with_activation else out
 
-# %% ../../nbs/12_models.decode_head.ipynb #97560acb
+# %% ../../nbs/12_models.decode_head.ipynb #8c967004
 def _build_losses(loss_decode):
     "One loss module for a dict, an `nn.ModuleList` for a list of dicts."
     if isinstance(loss_decode, dict): return MODELS.build(loss_decode)
@@ -169,7 +168,7 @@ def _binary_setup(num_classes, out_channels, threshold):
         warnings.warn('threshold is not defined for binary, and defaults to 0.3')
     return out_channels, threshold
 
-# %% ../../nbs/12_models.decode_head.ipynb #4a93a868
+# %% ../../nbs/12_models.decode_head.ipynb #bd274c23
 def _uses_softmax_ce(loss):
     return type(loss).__name__ == 'CrossEntropyLoss' and not loss.use_sigmoid and not loss.use_mask
 
