@@ -7,7 +7,7 @@ __all__ = ['LiveDashboardHook', 'record_val', 'before_run', 'after_train_iter', 
            'prediction_grid', 'refresh', 'status_line', 'TrainingStopped', 'TrainingControl', 'save_stop_checkpoint',
            'BackgroundTraining', 'pause', 'resume', 'stop', 'wait', 'at_boundary', 'snapshot']
 
-# %% ../nbs/52_dashboard.ipynb #1626c2f4
+# %% ../nbs/52_dashboard.ipynb #fec552ce
 import copy, math, queue, threading, time, traceback
 from pathlib import Path
 import numpy as np, torch
@@ -17,7 +17,7 @@ from .runner.hooks import Hook
 from .vis import new_figure, fig_to_array, update_training_curves, get_palette, overlay, to_rgb_image
 from .widgets import to_png, image_widget, hstack_images, dataset_sample, predict_labels, model_device
 
-# %% ../nbs/52_dashboard.ipynb #e806a565
+# %% ../nbs/52_dashboard.ipynb #5e8c5cf4
 def _current_lr(runner):
     lr = runner.current_lr() if hasattr(runner, 'current_lr') else [g['lr'] for g in runner.optimizer.param_groups]
     lr = next(iter(lr.values())) if isinstance(lr, dict) else lr
@@ -33,7 +33,7 @@ def _in_jupyter():
     except ImportError: return False
     return getattr(get_ipython(), 'kernel', None) is not None
 
-# %% ../nbs/52_dashboard.ipynb #509d7054
+# %% ../nbs/52_dashboard.ipynb #fe30eedf
 @HOOKS.register_module()
 class LiveDashboardHook(Hook):
     "Loss/LR/mIoU curves and predictions on fixed validation images, redrawn every `interval` iterations."
@@ -56,7 +56,7 @@ class LiveDashboardHook(Hook):
         from IPython.display import display
         display(self.ui); self._shown = True
 
-# %% ../nbs/52_dashboard.ipynb #85320e68
+# %% ../nbs/52_dashboard.ipynb #d0964d61
 def _watch_evals(self: LiveDashboardHook, runner):
     "Make every evaluation hook of `runner` report its metrics to this dashboard after scoring."
     for h in runner.hooks:
@@ -89,10 +89,10 @@ def after_run(self: LiveDashboardHook, runner): self.refresh(runner.model)
 
 for _f in (record_val, before_run, after_train_iter, after_run): setattr(LiveDashboardHook, _f.__name__, _f)
 
-# %% ../nbs/52_dashboard.ipynb #3adcc0e2
+# %% ../nbs/52_dashboard.ipynb #ce480985
 def _pick_dataset(self: LiveDashboardHook, runner):
     if self.dataset is not None and isinstance(self.dataset, dict):
-        from segnb.data.datasets import build_dataset
+        from segnb.data.loader import build_dataset
         self.dataset = build_dataset(self.dataset)
     if self.dataset is not None: return self.dataset
     ev = next((h for h in runner.hooks if _is_eval_hook(h)), None) if runner is not None else None
@@ -131,7 +131,7 @@ def prediction_grid(model, samples, palette, opacity=0.5):
     rows = [np.pad(r, ((0, 4), (0, w - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     return np.concatenate(rows, 0)[:-4]
 
-# %% ../nbs/52_dashboard.ipynb #600af299
+# %% ../nbs/52_dashboard.ipynb #16900300
 def _thin(rows, n):
     "At most about `n` rows, evenly spaced, always keeping the last."
     if len(rows) <= n: return rows
@@ -166,7 +166,7 @@ def status_line(self: LiveDashboardHook):
 
 for _f in (refresh, status_line): setattr(LiveDashboardHook, _f.__name__, _f)
 
-# %% ../nbs/52_dashboard.ipynb #fcce3182
+# %% ../nbs/52_dashboard.ipynb #3ad1edb8
 class TrainingStopped(Exception):
     "Raised inside the training thread to end a runner that has no `_max_iters` to shorten."
 
@@ -204,7 +204,7 @@ class TrainingControl(Hook):
         if hasattr(runner, '_max_iters'): runner._max_iters = runner.iter + 1
         else: raise TrainingStopped(f'stopped at iteration {runner.iter + 1}')
 
-# %% ../nbs/52_dashboard.ipynb #053169f0
+# %% ../nbs/52_dashboard.ipynb #7358743e
 def save_stop_checkpoint(runner, filename_tmpl='stopped_iter_{}.pth'):
     "Save the runner's model and optimizer to `work_dir/filename_tmpl.format(iter)`; the path."
     path = Path(runner.work_dir) / filename_tmpl.format(runner.iter + 1)
@@ -215,7 +215,7 @@ def save_stop_checkpoint(runner, filename_tmpl='stopped_iter_{}.pth'):
         save_checkpoint(runner.model, str(path), getattr(runner, 'optimizer', None), dict(iter=runner.iter + 1))
     return path
 
-# %% ../nbs/52_dashboard.ipynb #59588b25
+# %% ../nbs/52_dashboard.ipynb #f10ca233
 class BackgroundTraining:
     "Run `runner.run(data_loaders, workflow)` in a thread, with Pause / Resume / Stop buttons and a status line."
     def __init__(self, runner, data_loaders, workflow, start=True, filename_tmpl='stopped_iter_{}.pth'):
@@ -255,7 +255,7 @@ class BackgroundTraining:
         self.buttons['Resume'].disabled = state != 'paused'
         self.buttons['Stop'].disabled = state not in ('running', 'paused')
 
-# %% ../nbs/52_dashboard.ipynb #35a4e1fb
+# %% ../nbs/52_dashboard.ipynb #1fb9da1a
 def pause(self: BackgroundTraining, wait=True, timeout=60):
     "Ask training to pause at the next iteration boundary; with `wait`, return once it has (the iteration count)."
     self.control.go.clear()

@@ -10,7 +10,7 @@ __all__ = ['VOC_PALETTE', 'CITYSCAPES_PALETTE', 'ADE20K_PALETTE', 'voc_palette',
            'feature_grid', 'channel_image', 'apply_cmap', 'top_directions', 'pca_rgb', 'plot_feature_maps', 'plot_pca',
            'imread_bgr', 'imwrite_bgr', 'mmseg_random_palette', 'show_result', 'show_result_pyplot']
 
-# %% ../nbs/50_vis.ipynb #2ecac377
+# %% ../nbs/50_vis.ipynb #0441eb57
 import json, math, warnings
 from pathlib import Path
 import numpy as np, torch
@@ -20,7 +20,7 @@ from matplotlib.patches import Patch
 import matplotlib
 from PIL import Image
 
-# %% ../nbs/50_vis.ipynb #12b88dd8
+# %% ../nbs/50_vis.ipynb #4baaa402
 def voc_palette(n=21):
     "The PASCAL VOC colour map for `n` labels: label bits dealt to R, G, B from the top bit down."
     pal = np.zeros((n, 3), np.uint8)
@@ -34,7 +34,7 @@ def voc_palette(n=21):
 
 VOC_PALETTE = voc_palette(21)
 
-# %% ../nbs/50_vis.ipynb #76a6f0f5
+# %% ../nbs/50_vis.ipynb #e60154ed
 def _hex_table(text):
     "`'ff0000 00ff00'` -> a `(2, 3)` uint8 array."
     return np.array([[int(h[i:i + 2], 16) for i in (0, 2, 4)] for h in text.split()], np.uint8)
@@ -55,7 +55,7 @@ ff00f5 ff0066 ffad00 ff0014 ffb8b8 001fff 00ff3d 0047ff ff00cc 00ffc2 00ff52 000
 0abed4 d6ff00 00ccff 1400ff ffff00 0099ff 0029ff 00ffcc 2900ff 29ff00 ad00ff 00f5ff 4700ff 7a00ff 00ffb8 005cff
 b8ff00 0085ff ffd600 19c2c2 66ff00 5c00ff''')
 
-# %% ../nbs/50_vis.ipynb #3125057c
+# %% ../nbs/50_vis.ipynb #da48504d
 def _srgb_to_lab(rgb):
     "`(N, 3)` sRGB in [0, 1] -> CIELAB under D65."
     lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
@@ -75,7 +75,7 @@ def distinct_palette(n, levels=16):
         dist = np.minimum(dist, np.linalg.norm(lab - lab[i], axis=1))
     return grid[chosen].astype(np.uint8).reshape(n, 3)
 
-# %% ../nbs/50_vis.ipynb #40c49508
+# %% ../nbs/50_vis.ipynb #4eecc890
 _NAMED_PALETTES = {'voc': VOC_PALETTE, 'cityscapes': CITYSCAPES_PALETTE, 'ade20k': ADE20K_PALETTE, 'ade': ADE20K_PALETTE}
 
 def get_palette(palette, num_classes=None):
@@ -96,7 +96,7 @@ def get_palette(palette, num_classes=None):
         raise ValueError(f'a palette must be (num_classes, 3) RGB values in 0..255, got shape {pal.shape}')
     return pal.astype(np.uint8)
 
-# %% ../nbs/50_vis.ipynb #0bb1e4b2
+# %% ../nbs/50_vis.ipynb #8ccc0704
 def _to_numpy(x):
     "A numpy view of an array or a (CPU or GPU) tensor; tensors go to the CPU once."
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
@@ -115,7 +115,7 @@ def colorize(mask, palette, ignore_index=255, ignore_color=(0, 0, 0)):
     out[ignored] = ignore_color
     return out
 
-# %% ../nbs/50_vis.ipynb #2a4a339a
+# %% ../nbs/50_vis.ipynb #8e7cbca9
 def to_rgb_image(img, img_norm_cfg=None):
     "An RGB uint8 `(H, W, 3)` array from an `(H, W, 3)` array or a `(3, H, W)` tensor, undoing `img_norm_cfg`."
     chw = isinstance(img, torch.Tensor)
@@ -130,7 +130,7 @@ def to_rgb_image(img, img_norm_cfg=None):
     elif x.max() <= 1.0: x = x * 255
     return np.ascontiguousarray(np.clip(x.round(), 0, 255).astype(np.uint8))
 
-# %% ../nbs/50_vis.ipynb #5dd57df0
+# %% ../nbs/50_vis.ipynb #d91a2e85
 def overlay(img, mask, palette, opacity=0.5, ignore_index=255):
     "Blend `colorize(mask)` into RGB `img` with `opacity` in [0, 1]; pixels equal to `ignore_index` stay unchanged."
     if not 0 <= opacity <= 1: raise ValueError(f'opacity must be in [0, 1], got {opacity}')
@@ -142,7 +142,7 @@ def overlay(img, mask, palette, opacity=0.5, ignore_index=255):
         out[keep] = img[keep]
     return out
 
-# %% ../nbs/50_vis.ipynb #579b7ad7
+# %% ../nbs/50_vis.ipynb #2e9b4678
 def new_figure(figsize=(6, 4), dpi=100):
     "A `Figure` with an Agg canvas, independent of `pyplot`'s global state."
     fig = Figure(figsize=figsize, dpi=dpi)
@@ -161,7 +161,7 @@ def legend_patches(classes, palette, labels=None):
     labels = range(len(classes)) if labels is None else [int(l) for l in labels if 0 <= l < len(classes)]
     return [Patch(facecolor=pal[l] / 255, edgecolor='k', label=str(classes[l])) for l in labels]
 
-# %% ../nbs/50_vis.ipynb #27e5cee8
+# %% ../nbs/50_vis.ipynb #32d3c9bd
 def _present_labels(*masks, ignore_index=255):
     return sorted({int(v) for m in masks if m is not None for v in np.unique(_to_numpy(m)) if v != ignore_index})
 
@@ -176,7 +176,7 @@ def show_overlay(img, mask, palette, classes=None, opacity=0.5, ax=None, title=N
                   loc='upper left', bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
     return fig
 
-# %% ../nbs/50_vis.ipynb #b75fcbb4
+# %% ../nbs/50_vis.ipynb #ab334b1e
 def plot_predictions(imgs, gts=None, preds=None, palette=None, classes=None, opacity=1.0, titles=None, size=2.5):
     "A grid figure, one row per image: the image, then ground truth and prediction (whichever are given)."
     n = len(imgs)
@@ -195,7 +195,7 @@ def plot_predictions(imgs, gts=None, preds=None, palette=None, classes=None, opa
     fig.subplots_adjust(left=0.05, right=0.8 if classes is not None else 0.98, top=0.92, bottom=0.02, wspace=0.05, hspace=0.05)
     return fig
 
-# %% ../nbs/50_vis.ipynb #1d483dc9
+# %% ../nbs/50_vis.ipynb #d388ac1f
 def plot_confusion_matrix(cm, classes=None, normalize=True, ax=None, cmap='Blues'):
     "Draw a confusion matrix (rows normalized to sum 1 when `normalize`); returns the figure."
     cm = _to_numpy(cm).astype(np.float64)
@@ -210,7 +210,7 @@ def plot_confusion_matrix(cm, classes=None, normalize=True, ax=None, cmap='Blues
         for (i, j), v in np.ndenumerate(cm): ax.text(j, i, f'{v:.2f}' if normalize else f'{int(v)}', ha='center', va='center', fontsize=7, color='w' if v > cm.max() / 2 else 'k')
     return fig
 
-# %% ../nbs/50_vis.ipynb #7d658538
+# %% ../nbs/50_vis.ipynb #67ef06fd
 def plot_class_iou(iou, classes=None, ax=None, sort=True, title=None):
     "Horizontal bars of per-class IoU (NaN classes left out), worst first when `sort`; returns the figure."
     iou = np.asarray(_to_numpy(iou), np.float64); classes = list(classes or [str(i) for i in range(len(iou))])
@@ -222,7 +222,7 @@ def plot_class_iou(iou, classes=None, ax=None, sort=True, title=None):
     ax.set_title(title or f'mIoU {np.nanmean(iou):.3f}' if len(idx) else 'no classes present')
     return fig
 
-# %% ../nbs/50_vis.ipynb #f1fe91c8
+# %% ../nbs/50_vis.ipynb #84ef4127
 def find_json_log(work_dir):
     "The newest `*.log.json` in `work_dir` (a file path is returned unchanged)."
     p = Path(work_dir)
@@ -246,7 +246,7 @@ def log_series(rows, key, x='iter'):
     pairs = [(r.get(x, i), r[key]) for i, r in enumerate(rows) if key in r and r[key] is not None]
     return tuple(np.array(v, np.float64) for v in zip(*pairs)) if pairs else (np.zeros(0), np.zeros(0))
 
-# %% ../nbs/50_vis.ipynb #d833fb85
+# %% ../nbs/50_vis.ipynb #63a2b78f
 def _loss_keys(rows):
     keys = {k for r in rows for k in r if 'loss' in k and isinstance(r[k], (int, float))}
     return sorted(keys, key=lambda k: (k != 'loss', k))
@@ -269,7 +269,7 @@ def plot_training_curves(log, val_keys=('mIoU',), fig=None, size=(10, 3)):
         fig.curve_lines.append(((panel, mode, k), line))
     if not axes[2].lines: axes[2].text(0.5, 0.5, 'no evaluation yet', ha='center', va='center', transform=axes[2].transAxes, color='gray')
     for ax, t in zip(axes, ('loss', 'learning rate', 'validation')):
-        ax.set_title(t, fontsize=9); ax.set_xlabel('iter', fontsize=8); ax.tick_params(labelsize=7)
+        ax.set_title(t, fontsize=9); ax.set_xlabel('iter', fontsize=8); ax.tick_params(labelsize=7); ax.locator_params(nbins=4)
         if ax.get_legend_handles_labels()[0]: ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
@@ -282,7 +282,7 @@ def update_training_curves(fig, log, val_keys=('mIoU',)):
     for ax in fig.axes: ax.relim(); ax.autoscale_view()
     return fig
 
-# %% ../nbs/50_vis.ipynb #a9ef7a07
+# %% ../nbs/50_vis.ipynb #a59bbfa0
 def _as_chw(feat):
     f = _to_numpy(feat) if not isinstance(feat, torch.Tensor) else feat.detach().float().cpu()
     f = torch.as_tensor(f, dtype=torch.float32)
@@ -304,7 +304,7 @@ def topk_channels(feat, k=16):
     e = channel_energy(feat)
     return e.topk(min(k, len(e))).indices.tolist()
 
-# %% ../nbs/50_vis.ipynb #9df0e145
+# %% ../nbs/50_vis.ipynb #f0a218ed
 def feature_grid(feat, channels=None, k=16, ncols=None, pad=1):
     "A `[0, 1]` float mosaic of `channels` (default: the top-`k` by energy), each scaled to its own range."
     f = _as_chw(feat)
@@ -328,7 +328,7 @@ def apply_cmap(x, cmap='viridis'):
     "A `[0, 1]` float array as an RGB uint8 image through a matplotlib colour map."
     return (matplotlib.colormaps[cmap](np.asarray(x, np.float64))[..., :3] * 255).round().astype(np.uint8)
 
-# %% ../nbs/50_vis.ipynb #ccb968ff
+# %% ../nbs/50_vis.ipynb #45c13b68
 def top_directions(x, q=3, niter=2, oversample=3):
     "The top-`q` right singular vectors `(C, q)` of an `(N, C)` matrix, by seeded subspace iteration."
     k = min(q + oversample, *x.shape)
@@ -349,7 +349,7 @@ def pca_rgb(feat, niter=2):
     if proj.shape[1] < 3: proj = torch.cat([proj, torch.zeros(h * w, 3 - proj.shape[1])], 1)
     return proj.T.reshape(3, h, w).permute(1, 2, 0).numpy()
 
-# %% ../nbs/50_vis.ipynb #b0bdcc11
+# %% ../nbs/50_vis.ipynb #ee5c4b9a
 def plot_feature_maps(feat, k=16, ncols=None, title=None, cmap='viridis', size=1.2):
     "A figure of the top-`k` channels by energy, each titled with its index; returns the figure."
     f = _as_chw(feat); chans = topk_channels(f, k)
@@ -370,7 +370,7 @@ def plot_pca(feat, img=None, title='PCA of features'):
     for ax in axes: ax.axis('off')
     return fig
 
-# %% ../nbs/50_vis.ipynb #3b460a44
+# %% ../nbs/50_vis.ipynb #632b5557
 def imread_bgr(img):
     "A BGR uint8 array from a file path (as `mmcv.imread`), or the array unchanged."
     if isinstance(img, (str, Path)):
@@ -391,7 +391,7 @@ def mmseg_random_palette(num_classes):
     np.random.set_state(state)
     return pal
 
-# %% ../nbs/50_vis.ipynb #5e06886e
+# %% ../nbs/50_vis.ipynb #1b9edce7
 def show_result(img, result, palette=None, classes=None, win_name='', show=False, wait_time=0, out_file=None, opacity=0.5):
     "mmseg's `BaseSegmentor.show_result`: paint `result[0]` over the BGR `img`; returns it when not shown or saved."
     img, seg = imread_bgr(img).copy(), _to_numpy(result[0])
@@ -417,7 +417,7 @@ def _imshow(img_bgr, win_name='', wait_time=0):
     plt.show(block=wait_time == 0)
     if wait_time > 0: plt.pause(wait_time / 1000)
 
-# %% ../nbs/50_vis.ipynb #ca82c571
+# %% ../nbs/50_vis.ipynb #e0cf5352
 def show_result_pyplot(model, img, result, palette=None, fig_size=(15, 10), opacity=0.5, title='', block=True, out_file=None):
     "mmseg's `show_result_pyplot`: paint `result` over `img` with `model`'s classes and palette and show it."
     import matplotlib.pyplot as plt
