@@ -7,7 +7,7 @@ __all__ = ['LiveDashboardHook', 'record_val', 'before_run', 'after_train_iter', 
            'prediction_grid', 'refresh', 'status_line', 'TrainingStopped', 'TrainingControl', 'save_stop_checkpoint',
            'BackgroundTraining', 'pause', 'resume', 'stop', 'wait', 'at_boundary', 'snapshot']
 
-# %% ../nbs/52_dashboard.ipynb #fec552ce
+# %% ../nbs/52_dashboard.ipynb #145636e0
 import copy, math, queue, threading, time, traceback
 from pathlib import Path
 import numpy as np, torch
@@ -17,7 +17,7 @@ from .runner.hooks import Hook
 from .vis import new_figure, fig_to_array, update_training_curves, get_palette, overlay, to_rgb_image
 from .widgets import to_png, image_widget, hstack_images, dataset_sample, predict_labels, model_device
 
-# %% ../nbs/52_dashboard.ipynb #5e8c5cf4
+# %% ../nbs/52_dashboard.ipynb #5be55104
 def _current_lr(runner):
     lr = runner.current_lr() if hasattr(runner, 'current_lr') else [g['lr'] for g in runner.optimizer.param_groups]
     lr = next(iter(lr.values())) if isinstance(lr, dict) else lr
@@ -33,7 +33,7 @@ def _in_jupyter():
     except ImportError: return False
     return getattr(get_ipython(), 'kernel', None) is not None
 
-# %% ../nbs/52_dashboard.ipynb #fe30eedf
+# %% ../nbs/52_dashboard.ipynb #32fe05ce
 @HOOKS.register_module()
 class LiveDashboardHook(Hook):
     "Loss/LR/mIoU curves and predictions on fixed validation images, redrawn every `interval` iterations."
@@ -56,7 +56,7 @@ class LiveDashboardHook(Hook):
         from IPython.display import display
         display(self.ui); self._shown = True
 
-# %% ../nbs/52_dashboard.ipynb #d0964d61
+# %% ../nbs/52_dashboard.ipynb #fd463097
 def _watch_evals(self: LiveDashboardHook, runner):
     "Make every evaluation hook of `runner` report its metrics to this dashboard after scoring."
     for h in runner.hooks:
@@ -89,7 +89,7 @@ def after_run(self: LiveDashboardHook, runner): self.refresh(runner.model)
 
 for _f in (record_val, before_run, after_train_iter, after_run): setattr(LiveDashboardHook, _f.__name__, _f)
 
-# %% ../nbs/52_dashboard.ipynb #ce480985
+# %% ../nbs/52_dashboard.ipynb #40db635e
 def _pick_dataset(self: LiveDashboardHook, runner):
     if self.dataset is not None and isinstance(self.dataset, dict):
         from segnb.data.loader import build_dataset
@@ -131,7 +131,7 @@ def prediction_grid(model, samples, palette, opacity=0.5):
     rows = [np.pad(r, ((0, 4), (0, w - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
     return np.concatenate(rows, 0)[:-4]
 
-# %% ../nbs/52_dashboard.ipynb #16900300
+# %% ../nbs/52_dashboard.ipynb #1e4c6148
 def _thin(rows, n):
     "At most about `n` rows, evenly spaced, always keeping the last."
     if len(rows) <= n: return rows
@@ -151,7 +151,7 @@ def refresh(self: LiveDashboardHook, model=None, preds=True, runner=None):
             self.palette = get_palette(getattr(ds, 'PALETTE', None), len(getattr(ds, 'CLASSES', []) or []) or 256)
         if self.samples:
             self.preds_array = prediction_grid(model, self.samples, self.palette, self.opacity)
-            self.preds.value = to_png(self.preds_array, min_size=192)
+            self.preds.value = to_png(self.preds_array, min_size=384)
     self.refreshes += 1
     self.status.value = self.status_line() + f' · redrawn in {1000 * (time.time() - t):.0f} ms'
 
@@ -166,7 +166,7 @@ def status_line(self: LiveDashboardHook):
 
 for _f in (refresh, status_line): setattr(LiveDashboardHook, _f.__name__, _f)
 
-# %% ../nbs/52_dashboard.ipynb #3ad1edb8
+# %% ../nbs/52_dashboard.ipynb #3afda27f
 class TrainingStopped(Exception):
     "Raised inside the training thread to end a runner that has no `_max_iters` to shorten."
 
@@ -204,7 +204,7 @@ class TrainingControl(Hook):
         if hasattr(runner, '_max_iters'): runner._max_iters = runner.iter + 1
         else: raise TrainingStopped(f'stopped at iteration {runner.iter + 1}')
 
-# %% ../nbs/52_dashboard.ipynb #7358743e
+# %% ../nbs/52_dashboard.ipynb #f76239d1
 def save_stop_checkpoint(runner, filename_tmpl='stopped_iter_{}.pth'):
     "Save the runner's model and optimizer to `work_dir/filename_tmpl.format(iter)`; the path."
     path = Path(runner.work_dir) / filename_tmpl.format(runner.iter + 1)
@@ -215,7 +215,7 @@ def save_stop_checkpoint(runner, filename_tmpl='stopped_iter_{}.pth'):
         save_checkpoint(runner.model, str(path), getattr(runner, 'optimizer', None), dict(iter=runner.iter + 1))
     return path
 
-# %% ../nbs/52_dashboard.ipynb #f10ca233
+# %% ../nbs/52_dashboard.ipynb #9792c668
 class BackgroundTraining:
     "Run `runner.run(data_loaders, workflow)` in a thread, with Pause / Resume / Stop buttons and a status line."
     def __init__(self, runner, data_loaders, workflow, start=True, filename_tmpl='stopped_iter_{}.pth'):
@@ -255,7 +255,7 @@ class BackgroundTraining:
         self.buttons['Resume'].disabled = state != 'paused'
         self.buttons['Stop'].disabled = state not in ('running', 'paused')
 
-# %% ../nbs/52_dashboard.ipynb #1fb9da1a
+# %% ../nbs/52_dashboard.ipynb #2f395837
 def pause(self: BackgroundTraining, wait=True, timeout=60):
     "Ask training to pause at the next iteration boundary; with `wait`, return once it has (the iteration count)."
     self.control.go.clear()
