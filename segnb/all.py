@@ -5,9 +5,47 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/99_all.ipynb #fda14301
-from . import registry
-from .registry import *
+# %% ../nbs/99_all.ipynb #9787cfd8
+from . import registry, config, config_tools, checkpoint, evaluation, vis, widgets, dashboard, apis, dist
+from .models import layers, resnet, decode_head, heads, fuse, losses, segmentors
+from .data import datasets, transforms, geometry, shapes, loader, checks
+from .runner import hooks, lr, loggers, checkpoint_hooks, eval_hooks, optimizer, iter_loader, runner
 
-_modules = [registry]
-__all__ = [name for m in _modules for name in m.__all__]
+from .registry import *
+from .config import *
+from .config_tools import *
+from .checkpoint import *
+from .models.layers import *
+from .models.resnet import *
+from .models.decode_head import *
+from .models.heads import *
+from .models.fuse import *
+from .models.losses import *
+from .models.segmentors import *
+from .data.datasets import *
+from .data.transforms import *
+from .data.geometry import *
+from .data.shapes import *
+from .data.loader import *
+from .data.checks import *
+from .runner.hooks import *
+from .runner.lr import *
+from .runner.loggers import *
+from .runner.checkpoint_hooks import *
+from .runner.eval_hooks import *
+from .runner.optimizer import *
+from .runner.iter_loader import *
+from .runner.runner import *
+from .evaluation import *
+from .vis import *
+from .widgets import *
+from .dashboard import *
+from .apis import *
+from .dist import *
+from .cli_tools import count_flops, publish_checkpoint, sha256_prefix, measure_fps
+
+_modules = [registry, config, config_tools, checkpoint, layers, resnet, decode_head, heads, fuse, losses, segmentors,
+            datasets, transforms, geometry, shapes, loader, checks, hooks, lr, loggers, checkpoint_hooks, eval_hooks,
+            optimizer, iter_loader, runner, evaluation, vis, widgets, dashboard, apis, dist]
+_tools = ['count_flops', 'publish_checkpoint', 'sha256_prefix', 'measure_fps']
+__all__ = list(dict.fromkeys([name for m in _modules for name in m.__all__] + _tools))
