@@ -11,11 +11,11 @@ __all__ = ['LiveDashboardHook', 'record_val', 'before_run', 'after_train_iter', 
 import copy, math, queue, threading, time, traceback
 from pathlib import Path
 import numpy as np, torch
-import ipywidgets as W
-from .registry import HOOKS
-from .runner.hooks import Hook
-from .vis import new_figure, fig_to_array, update_training_curves, get_palette, overlay, to_rgb_image
-from .widgets import to_png, image_widget, hstack_images, dataset_sample, predict_labels, model_device
+from segnb.registry import HOOKS
+from segnb.runner.hooks import Hook
+from segnb.vis import new_figure, fig_to_array, update_training_curves, get_palette, overlay, to_rgb_image, lazy_import
+from segnb.widgets import to_png, image_widget, hstack_images, dataset_sample, predict_labels, model_device
+W = lazy_import('ipywidgets')  # loaded when a widget is first made: importing segnb stays fast
 
 # %% ../nbs/52_dashboard.ipynb #5be55104
 def _current_lr(runner):

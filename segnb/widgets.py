@@ -13,11 +13,11 @@ from functools import partial
 from itertools import islice
 import numpy as np, torch
 import torch.nn as nn, torch.nn.functional as F
-import ipywidgets as W
 from PIL import Image
-from .evaluation import intersect_and_union
-from .vis import (get_palette, colorize, overlay, to_rgb_image, channel_image, feature_grid, pca_rgb,
-                       apply_cmap, topk_channels)
+from segnb.evaluation import intersect_and_union
+from segnb.vis import (get_palette, colorize, overlay, to_rgb_image, channel_image, feature_grid, pca_rgb,
+                       apply_cmap, topk_channels, lazy_import)
+W = lazy_import('ipywidgets')  # loaded when a widget is first made: importing segnb stays fast
 
 # %% ../nbs/51_widgets.ipynb #d7c6ba30
 def to_png(arr, min_size=256, max_size=1024):

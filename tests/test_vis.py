@@ -81,3 +81,14 @@ out['img'] = BaseSegmentor.show_result(fake, inp['img'], [inp['seg']], palette=i
         warnings.simplefilter('ignore')
         ours = show_result(img, [seg], palette=palette, classes=list('abcde'), opacity=0.7)
     np.testing.assert_array_equal(ours, out['img'])
+
+
+def test_import_all_loads_neither_matplotlib_nor_ipywidgets():
+    "Importing segnb stays fast: matplotlib and ipywidgets (with IPython) load only when a picture or widget is made."
+    import subprocess, sys
+    code = ("import sys, segnb.all\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'ipywidgets', 'IPython')))")
+    out = subprocess.run([sys.executable, '-c', code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == '[]', out
+    code = "import sys\nfrom segnb.widgets import W\nW.IntSlider(1)\nprint('ipywidgets' in sys.modules)"
+    assert subprocess.run([sys.executable, '-c', code], check=True, capture_output=True, text=True).stdout.strip() == 'True'
