@@ -40,6 +40,11 @@ def _bad_label_error(values, num_classes, ignore_index):
     return ValueError(f'label values {sorted(values)} are neither classes (0..{num_classes - 1}) nor ignore_index '
                       f'({ignore_index}); check num_classes, ignore_index, label_map and reduce_zero_label')
 
+def _bad_pred_error(values, count, num_classes, ignore_index):
+    return ValueError(f'prediction values {sorted(values)} are not classes (0..{num_classes - 1}) on {count} pixel(s) '
+                      f'whose label is a class (not ignore_index {ignore_index}); predictions must be class indices: '
+                      f'check num_classes and that the predictions are argmax label maps')
+
 def _check_extra_rows(counts, num_classes, ignore_row, ignore_index):
     "Raise if any label row beyond the classes (other than the ignore row) holds pixels."
     n = num_classes
@@ -59,14 +64,22 @@ def _one_thread(device):
     finally: torch.set_num_threads(n)
 
 # %% ../nbs/40_evaluation.ipynb #e227184c
+def _checked_pred(pred, label, n, ignore_index):
+    "`pred` as int32; values outside 0..n-1 are allowed (and set to 0) only where `label` is not a class."
+    lo, hi = torch.aminmax(pred) if pred.numel() else (0, 0)
+    if 0 <= lo and hi < n: return pred.to(torch.int32)
+    bad = (pred < 0) | (pred >= n)
+    counted = bad & (label >= 0) & (label < n)
+    if counted.any(): raise _bad_pred_error(set(pred[counted].unique().tolist()), int(counted.sum()), n, ignore_index)
+    return pred.masked_fill(bad, 0).to(torch.int32)
+
 def _count_pairs(pred, label, n, ignore_index):
     "`bincount` of `label * n + pred`, with the label rows beyond the classes checked and dropped."
     ignore_row = ignore_index
-    if 0 <= ignore_index < n: label, ignore_row = label.masked_fill(label == ignore_index, n), n
-    pred = pred.to(torch.int32)
-    if pred.numel() and int(pred.max()) >= n: raise ValueError(f'prediction value {int(pred.max())} >= num_classes ({n})')
+    if ignore_index < n: label, ignore_row = label.masked_fill(label == ignore_index, n), n
+    pred = _checked_pred(pred, label, n, ignore_index)
     try: counts = torch.bincount((label * n + pred).flatten(), minlength=n * n)
-    except RuntimeError as e: raise _bad_label_error({int(label.min()), int(pred.min())}, n, ignore_index) from e
+    except RuntimeError as e: raise _bad_label_error({int(label.min())}, n, ignore_index) from e
     if counts.numel() > n * n: _check_extra_rows(counts, n, ignore_row, ignore_index)
     return counts[:n * n].view(n, n)
 
@@ -192,13 +205,12 @@ def present_classes(ret_metrics):
     rec = ret_metrics['Acc'] if 'Acc' in ret_metrics else ret_metrics['Recall']
     return ~np.isnan(np.asarray(rec, dtype=np.float64))
 
-def summarize_metrics(ret_metrics):
-    "`aAcc` and the mean of each per-class metric over the classes present in the ground truth (fractions)."
-    present = present_classes(ret_metrics)
+def summarize_metrics(ret_metrics, rounded=False):
+    "`aAcc` and each per-class metric's mean by mmseg's rule (`np.nanmean`), as fractions; `rounded` to 0.01 % as mmseg."
     out = OrderedDict(aAcc=float(ret_metrics['aAcc']))
     for k, v in ret_metrics.items():
-        if k != 'aAcc': out['m' + k] = float(np.nan_to_num(np.asarray(v)[present]).mean())
-    return out
+        if k != 'aAcc': out['m' + k] = float(np.nanmean(np.asarray(v, dtype=np.float64)))
+    return OrderedDict((k, float(np.round(v * 100, 2) / 100)) for k, v in out.items()) if rounded else out
 
 # %% ../nbs/40_evaluation.ipynb #f5e243c8
 def _fmt_row(cells, widths): return '| ' + ' | '.join(str(c).ljust(w) for c, w in zip(cells, widths)) + ' |'
@@ -208,14 +220,22 @@ def _fmt_table(header, rows):
     line = '+' + '+'.join('-' * (w + 2) for w in widths) + '+'
     return '\n'.join([line, _fmt_row(header, widths), line] + [_fmt_row(r, widths) for r in rows] + [line])
 
+def _summary_note(ret_metrics, present):
+    "The summary's averaging rule in words, with the number of classes each mean covers."
+    keys = [k for k in ret_metrics if k != 'aAcc']
+    covered = ', '.join(f'm{k} over {int((~np.isnan(np.asarray(ret_metrics[k], dtype=np.float64))).sum())}' for k in keys)
+    note = f'class means as in mmseg (np.nanmean: nan entries skipped): {covered} of {len(present)} classes'
+    n_absent = int((~present).sum())
+    return note + (f'; the {n_absent} marked absent (not in the ground truth) count as 0 where their value is 0 (predicted: false positives only)' if n_absent else '')
+
 def format_metrics_table(ret_metrics, class_names=None):
-    "mmseg-style plain-text per-class table and summary (percent); absent classes marked and left out of the means."
+    "mmseg-style plain-text per-class table and summary (percent, means by `summarize_metrics`); absent classes marked."
     present, keys = present_classes(ret_metrics), [k for k in ret_metrics if k != 'aAcc']
     names = class_names or [str(c) for c in range(len(present))]
-    pct = lambda x: 'nan' if np.isnan(x) else f'{100 * x:.2f}'
+    pct = lambda x: 'nan' if np.isnan(x) else f'{np.round(100 * x, 2):.2f}'
     rows = [[n] + [pct(ret_metrics[k][c]) for k in keys] + ['' if present[c] else 'absent']
             for c, n in enumerate(names)]
-    summ = summarize_metrics(ret_metrics)
-    note = f'means over the {int(present.sum())} of {len(present)} classes present in the ground truth'
-    return '\n'.join(['per class results:', _fmt_table(['Class'] + keys + ['GT'], rows), 'Summary: ' + note,
+    summ = summarize_metrics(ret_metrics, rounded=True)
+    return '\n'.join(['per class results:', _fmt_table(['Class'] + keys + ['GT'], rows),
+                      'Summary: ' + _summary_note(ret_metrics, present),
                       _fmt_table(list(summ), [[f'{100 * v:.2f}' for v in summ.values()]])])

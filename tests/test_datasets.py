@@ -215,3 +215,41 @@ def test_config_mistakes(tmp_path):
         build_dataset({**cfg, 'split': 'nope.txt'})
     names = tmp_path / 'classes.txt'; names.write_text('sky\nwater\n')
     assert build_dataset({**cfg, 'type': 'CustomDataset', 'classes': str(names)}).CLASSES == ['sky', 'water']
+
+
+def _absent_class_case():
+    "Class 'b' is predicted but never labelled; -1 and 254 are predicted where the label is ignored."
+    gt = np.array([[0, 0, 1, 255]] * 4, np.uint8)
+    return [np.array([[0, 2, 1, -1]] * 3 + [[0, 2, 1, 254]])], [gt]
+
+
+def test_evaluate_logs_the_means_the_table_prints(tmp_path, capsys):
+    from segnb.evaluation import intersect_and_union
+    ds = CustomDataset([], img_dir=str(tmp_path), classes=('bg', 'a', 'b'), palette=[[0, 0, 0], [1, 1, 1], [2, 2, 2]])
+    preds, gts = _absent_class_case()
+    res = ds.evaluate(preds, gt_seg_maps=gts)                       # logger=None: the table is printed
+    table = capsys.readouterr().out.splitlines()
+    # by hand, mmseg 0.30's rule (np.nanmean over classes): IoU (4/8, 4/4, 0/4) -> 1/2 (present classes only: 3/4);
+    # Acc (4/8, 4/4, 0/0) -> 3/4; aAcc 8/12
+    assert [res[k] for k in ('aAcc', 'mIoU', 'mAcc')] == pytest.approx([0.6667, 0.5, 0.75], abs=1e-12)
+    assert res['IoU.b'] == 0.0 and np.isnan(res['Acc.b'])
+    assert table[-4].split() == ['|', 'aAcc', '|', 'mIoU', '|', 'mAcc', '|'] and table[-2] == '| 66.67 | 50.00 | 75.00 |'
+    assert [float(x) / 100 for x in table[-2].strip('| ').split(' | ')] == pytest.approx([res['aAcc'], res['mIoU'], res['mAcc']])
+    assert [l.split()[1] for l in table if l.startswith('|') and 'absent' in l] == ['b']
+    staged = ds.evaluate([intersect_and_union(p, g, 3, 255) for p, g in zip(preds, gts)], logger='silent')
+    assert staged.keys() == res.keys() and all(staged[k] == res[k] or np.isnan(res[k]) for k in res)
+
+
+@needs_mmseg
+def test_evaluate_matches_mmseg_with_absent_class_and_ignored_predictions(tmp_path):
+    preds, gts = _absent_class_case()
+    out = run_mmseg('''
+from types import SimpleNamespace
+from mmseg.datasets import CustomDataset
+fake = SimpleNamespace(CLASSES=('bg', 'a', 'b'), ignore_index=255, reduce_zero_label=False)
+out['res'] = dict(CustomDataset.evaluate(fake, [p.numpy() for p in inp['preds']], gt_seg_maps=[g.numpy() for g in inp['gts']], logger='silent'))
+''', preds=[torch.from_numpy(p) for p in preds], gts=[torch.from_numpy(g) for g in gts])
+    ds = CustomDataset([], img_dir=str(tmp_path), classes=('bg', 'a', 'b'), palette=[[0, 0, 0], [1, 1, 1], [2, 2, 2]])
+    ours = ds.evaluate(preds, gt_seg_maps=gts, logger='silent')
+    assert list(ours) == list(out['res'])
+    np.testing.assert_allclose([ours[k] for k in ours], [out['res'][k] for k in ours], rtol=0, atol=1e-12)

@@ -187,10 +187,9 @@ class CustomDataset(Dataset):
 
 # %% ../../nbs/20_data.datasets.ipynb #64447bae
 def _flatten_metrics(ret, class_names):
-    out = OrderedDict()
-    for k, v in ret.items():
-        if k == 'aAcc': out[k] = np.round(np.nanmean(v) * 100, 2) / 100.0
-        else: out['m' + k] = np.round(np.nanmean(v) * 100, 2) / 100.0
+    "mmseg's flat result dict: the summary means of `summarize_metrics` and one entry per class, rounded as mmseg."
+    from segnb.evaluation import summarize_metrics
+    out = summarize_metrics(ret, rounded=True)
     for k, v in ret.items():
         if k != 'aAcc': out.update({f'{k}.{n}': np.round(v[i] * 100, 2) / 100.0 for i, n in enumerate(class_names)})
     return out
