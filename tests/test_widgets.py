@@ -138,3 +138,16 @@ def test_background_pause_resume_stop_checkpoint(tmp_path):
     load_checkpoint(fresh, str(ckpt), strict=True)
     for k, v in runner.model.state_dict().items(): assert torch.equal(fresh.state_dict()[k], v), k
     assert not all(torch.equal(snap.state_dict()[k], v) for k, v in runner.model.state_dict().items())
+
+
+def test_dashboard_builds_a_dataset_given_as_config(tmp_path):
+    "A dict-valued `dataset` is built through segnb.data.loader.build_dataset (it once raised ImportError)."
+    from segnb.registry import DATASETS
+    DATASETS.register_module('SquaresForDashboardTest', force=True, module=Squares)
+    ds = Squares()
+    runner = make_runner(pspnet_r18(), 2, tmp_path, [dict(type='LiveDashboardHook', interval=1, num_images=2,
+                                                          dataset=dict(type='SquaresForDashboardTest', n=3))])
+    dash = next(h for h in runner.hooks if isinstance(h, LiveDashboardHook))
+    runner.run([batches(ds)], [('train', 1)])
+    assert isinstance(dash.dataset, Squares) and len(dash.dataset) == 3
+    assert dash.preds_array.shape == (2 * 32 + 4, 3 * 32 + 8, 3)
