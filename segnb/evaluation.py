@@ -66,12 +66,13 @@ def _one_thread(device):
 # %% ../nbs/40_evaluation.ipynb #e227184c
 def _checked_pred(pred, label, n, ignore_index):
     "`pred` as int32; values outside 0..n-1 are allowed (and set to 0) only where `label` is not a class."
-    lo, hi = torch.aminmax(pred) if pred.numel() else (0, 0)
-    if 0 <= lo and hi < n: return pred.to(torch.int32)
+    pred = pred.to(torch.int32)
+    lo, hi = map(int, torch.aminmax(pred)) if pred.numel() else (0, 0)
+    if 0 <= lo and hi < n: return pred
     bad = (pred < 0) | (pred >= n)
     counted = bad & (label >= 0) & (label < n)
     if counted.any(): raise _bad_pred_error(set(pred[counted].unique().tolist()), int(counted.sum()), n, ignore_index)
-    return pred.masked_fill(bad, 0).to(torch.int32)
+    return pred.masked_fill(bad, 0)
 
 def _count_pairs(pred, label, n, ignore_index):
     "`bincount` of `label * n + pred`, with the label rows beyond the classes checked and dropped."

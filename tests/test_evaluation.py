@@ -78,7 +78,7 @@ def test_table_summary_states_and_shows_the_mmseg_mean():
     all_present = format_metrics_table(mean_iou([PRED3], [HAND_LABEL], 3, 255))
     assert 'mIoU over 3, mAcc over 3 of 3 classes\n' in all_present and 'absent' not in all_present
 
-@pytest.mark.parametrize('v', [-1, 3, 254, 255, 2 ** 40])
+@pytest.mark.parametrize('v', [-1, 3, 254, 255, 2 ** 31 - 1])
 def test_any_prediction_is_accepted_where_the_label_is_ignored(v):
     pred = np.where(HAND_LABEL == 255, v, PRED3)
     cm = confusion_matrix(pred, HAND_LABEL, 3, 255)
