@@ -97,8 +97,7 @@ def _pick_dataset(self: LiveDashboardHook, runner):
     if self.dataset is not None: return self.dataset
     ev = next((h for h in runner.hooks if _is_eval_hook(h)), None) if runner is not None else None
     if ev is not None: return ev.dataloader.dataset
-    loader = getattr(runner, 'data_loader', None)           # segnb's runner holds it wrapped in an IterLoader
-    return getattr(loader, 'dataset', None) or getattr(getattr(loader, '_dataloader', None), 'dataset', None)
+    return getattr(getattr(runner, 'data_loader', None), 'dataset', None)  # a DataLoader or segnb's IterLoader
 
 def fixed_samples(dataset, indices=None, num_images=4):
     "`[(index, x, meta, gt, rgb)]` for evenly spaced items (or `indices`) of `dataset`."

@@ -151,3 +151,17 @@ def test_dashboard_builds_a_dataset_given_as_config(tmp_path):
     runner.run([batches(ds)], [('train', 1)])
     assert isinstance(dash.dataset, Squares) and len(dash.dataset) == 3
     assert dash.preds_array.shape == (2 * 32 + 4, 3 * 32 + 8, 3)
+
+
+def test_dashboard_finds_the_dataset_through_the_runners_iter_loader(tmp_path):
+    "No `dataset` given, no EvalHook: the dashboard takes the training DataLoader's dataset via `IterLoader.dataset`."
+    from segnb.runner.iter_loader import IterLoader
+    from segnb.data.loader import collate
+    ds = Squares()
+    loader = torch.utils.data.DataLoader(ds, batch_size=2, collate_fn=collate)
+    assert IterLoader(loader).dataset is ds and IterLoader(batches(ds)).dataset is None
+    runner = make_runner(pspnet_r18(), 2, tmp_path, [dict(type='LiveDashboardHook', interval=1, num_images=2)])
+    dash = next(h for h in runner.hooks if isinstance(h, LiveDashboardHook))
+    runner.run([loader], [('train', 1)])
+    from segnb.dashboard import _pick_dataset
+    assert _pick_dataset(dash, runner) is ds and dash.preds_array.shape == (2 * 32 + 4, 3 * 32 + 8, 3)

@@ -43,6 +43,10 @@ class IterLoader:
     def __init__(self, dataloader): self._dataloader, self._epoch, self._iter, self._consumed, self._epoch_rng = dataloader, 0, None, 0, None
     @property
     def epoch(self): return self._epoch
+    @property
+    def dataset(self):
+        "The dataset of the wrapped loader (None for a loader without one, such as a list of batches)."
+        return getattr(self._dataloader, 'dataset', None)
     def __len__(self): return len(self._dataloader)
 
     def _start_epoch(self):
