@@ -87,10 +87,8 @@ def register_eval_hook(runner, cfg, distributed):
     runner.register_hook((DistEvalHook if distributed else EvalHook)(val_loader, **eval_cfg), priority='LOW')
 
 def register_custom_hooks(runner, hooks_cfg):
-    "Build and register `custom_hooks` entries (`priority` defaults to NORMAL)."
-    for h in hooks_cfg or []:
-        h = dict(h); priority = h.pop('priority', 'NORMAL')
-        runner.register_hook(build_from_cfg(h, HOOKS), priority=priority)
+    "Register `custom_hooks` entries: config dicts (`priority` defaults to NORMAL) or `Hook` objects."
+    runner.register_custom_hooks(hooks_cfg)
 
 # %% ../nbs/60_apis.ipynb #0c6b0bd0
 def find_latest_checkpoint(work_dir):

@@ -291,3 +291,20 @@ def test_resume_continues_the_ema_weights(tmp_path):
     full = run(tmp_path / 'a')
     run(tmp_path / 'b', stop=3)
     torch.testing.assert_close(run(tmp_path / 'b', resume=tmp_path / 'b' / 'latest.pth'), full, rtol=0, atol=0)
+
+
+def test_custom_hooks_take_hook_objects_and_dicts(tmp_path):
+    "mmcv 1.x's register_custom_hooks: dicts are built (priority from the dict), Hook objects go in at NORMAL."
+    from segnb.apis import register_custom_hooks
+    class Count(Hook):
+        def __init__(self): self.n = 0
+        def after_train_iter(self, runner): self.n += 1
+    for register in (lambda r, c: r.register_custom_hooks(c), register_custom_hooks):
+        r = make_runner(str(tmp_path), max_iters=3)
+        before, mine = len(r.hooks), Count()
+        register(r, [dict(type='EMAHook', priority='LOWEST'), mine])
+        assert mine in r.hooks and mine.priority == 50 and type(r.hooks[-1]).__name__ == 'EMAHook'
+        assert len(r.hooks) == before + 2
+        r.run([tiny_loader()], [('train', 1)])
+        assert mine.n == 3
+    with pytest.raises(TypeError, match='register_hook takes a Hook, got int'): r.register_custom_hooks([3])

@@ -158,6 +158,13 @@ def _policy_hook(self, cfg, kind):
 def _typed_hook(cfg, default_type):
     return cfg if isinstance(cfg, Hook) else build_from_cfg(dict(cfg), HOOKS, default_args=dict(type=default_type))
 
+def _register_custom_hooks(self, custom_config):
+    "Register `custom_hooks` entries as mmcv 1.x: a config dict (`priority` defaults to NORMAL) or a `Hook` (at NORMAL)."
+    if custom_config is None: return
+    for item in custom_config if isinstance(custom_config, (list, tuple)) else [custom_config]:
+        if isinstance(item, dict): self.register_hook_from_cfg(item)
+        else: self.register_hook(item, priority='NORMAL')
+
 def _register_training_hooks(self, lr_config, optimizer_config=None, checkpoint_config=None, log_config=None,
                             momentum_config=None, timer_config=dict(type='IterTimerHook'), custom_hooks_config=None,
                             invalid_loss_config=dict(type='CheckInvalidLossHook')):
@@ -170,12 +177,9 @@ def _register_training_hooks(self, lr_config, optimizer_config=None, checkpoint_
     if timer_config is not None: self.register_hook(_typed_hook(timer_config, 'IterTimerHook'), 'LOW')
     for info in (log_config or {}).get('hooks', []):
         self.register_hook(build_from_cfg(dict(info), HOOKS, default_args=dict(interval=log_config['interval'])), 'VERY_LOW')
-    custom = custom_hooks_config or []
-    for item in (custom if isinstance(custom, (list, tuple)) else [custom]):
-        if isinstance(item, Hook): self.register_hook(item, 'NORMAL')
-        else: self.register_hook_from_cfg(item)
+    self.register_custom_hooks(custom_hooks_config)
 
-BaseRunner.register_training_hooks = _register_training_hooks
+BaseRunner.register_custom_hooks, BaseRunner.register_training_hooks = _register_custom_hooks, _register_training_hooks
 
 # %% ../../nbs/31_runner.runner.ipynb #70945db6
 def _link_latest(out_dir, filename):
