@@ -98,8 +98,8 @@ def find_latest_checkpoint(work_dir):
     ckpts = [f for f in os.listdir(work_dir) if f.endswith('.pth') and f.split('_')[0] in ('iter', 'epoch')]
     return osp.join(work_dir, max(ckpts, key=lambda f: int(f[:-4].split('_')[-1]))) if ckpts else None
 
-def train_segmentor(model, dataset, cfg, distributed=False, validate=False, timestamp=None, meta=None):
-    "Train `model` on `dataset` (or a list, one per workflow phase) as `cfg` says; returns the runner."
+def train_segmentor(model, dataset, cfg, distributed=False, validate=False, timestamp=None, meta=None, background=False):
+    "Train `model` on `dataset` (or a list, one per workflow phase) as `cfg` says; returns the runner (`background`: a handle)."
     datasets = dataset if isinstance(dataset, (list, tuple)) else [dataset]
     loaders = [build_dataloader(ds, **loader_cfg(cfg, distributed)) for ds in datasets]
     runner = build_train_runner(model, cfg, distributed, timestamp, meta)
@@ -108,7 +108,11 @@ def train_segmentor(model, dataset, cfg, distributed=False, validate=False, time
     resume_from = cfg.get('resume_from') or (find_latest_checkpoint(cfg.get('work_dir')) if cfg.get('auto_resume') else None)
     if resume_from: runner.resume(resume_from)
     elif cfg.get('load_from'): runner.load_checkpoint(cfg.load_from)
-    runner.run(loaders, cfg.get('workflow', [('train', 1)]))
+    workflow = cfg.get('workflow', [('train', 1)])
+    if background:
+        from segnb.dashboard import BackgroundTraining   # here: ipywidgets is not paid for by every import of segnb.apis
+        return BackgroundTraining(runner, loaders, workflow)
+    runner.run(loaders, workflow)
     return runner
 
 # %% ../nbs/60_apis.ipynb #5829e82c

@@ -107,3 +107,40 @@ def test_browse_dataset_reports_bad_masks(tmp_path, capsys):
     m = np.array(Image.open(bad)); m[0, 0] = 7; Image.fromarray(m).save(bad)
     assert main(['browse-dataset', TINY_CONFIG, '--cfg-options', *data_options(root)]) == 1
     assert '001.png' in capsys.readouterr().out
+
+
+def _tiny_cfg(data, work_dir, **options):
+    from segnb.config import Config
+    cfg = Config.fromfile(TINY_CONFIG)
+    cfg.merge_from_dict({**{f'data.{s}.data_root': str(data) for s in ('train', 'val', 'test')}, **options})
+    cfg.work_dir, cfg.seed = str(work_dir), 0
+    return cfg
+
+def _tiny_model(cfg):
+    from segnb.models.segmentors import build_segmentor
+    torch.manual_seed(0)
+    return build_segmentor(cfg.model)
+
+def test_train_segmentor_in_the_background(data, tmp_path):
+    "background=True returns a BackgroundTraining handle; training advances; stop() gives a checkpoint that loads."
+    from segnb.apis import train_segmentor
+    from segnb.data.loader import build_dataset
+    from segnb.checkpoint import load_checkpoint
+    from segnb.dashboard import BackgroundTraining
+    cfg = _tiny_cfg(data, tmp_path, **{'runner.max_iters': 10_000, 'checkpoint_config.interval': 10_000, 'log_config.interval': 50})
+    bg = train_segmentor(_tiny_model(cfg), build_dataset(cfg.data.train), cfg, background=True)
+    try:
+        assert isinstance(bg, BackgroundTraining) and bg.thread.is_alive()
+        deadline = time.time() + 120
+        while bg.runner.iter < 3 and time.time() < deadline: time.sleep(0.05)
+        assert bg.runner.iter >= 3
+        ckpt = bg.stop(timeout=120)
+    finally:
+        bg.control.stop_requested = True; bg.control.go.set(); bg.thread.join(120)
+    assert bg.state == 'stopped' and 3 <= bg.runner.iter < 10_000
+    assert os.path.isfile(ckpt) and os.path.dirname(ckpt) == str(tmp_path)
+    fresh = _tiny_model(cfg)
+    load_checkpoint(fresh, str(ckpt), strict=True)
+    trained = getattr(bg.runner.model, 'module', bg.runner.model).state_dict()   # wrap_model's wrapper
+    for k, v in fresh.state_dict().items(): assert torch.equal(v, trained[k]), k
+    assert torch.load(ckpt, weights_only=True)['meta']['iter'] == bg.runner.iter
