@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['set_random_seed', 'init_random_seed', 'auto_amp', 'loader_cfg', 'build_train_runner', 'register_eval_hook',
-           'register_custom_hooks', 'find_latest_checkpoint', 'train_segmentor', 'tensor2imgs', 'single_gpu_test',
-           'multi_gpu_test', 'init_segmentor', 'LoadImage', 'inference_segmentor']
+           'import_hook_modules', 'register_custom_hooks', 'find_latest_checkpoint', 'train_segmentor', 'tensor2imgs',
+           'single_gpu_test', 'multi_gpu_test', 'init_segmentor', 'LoadImage', 'inference_segmentor']
 
 # %% ../nbs/60_apis.ipynb #f587b0cb
 import os, os.path as osp, random, warnings
@@ -86,8 +86,18 @@ def register_eval_hook(runner, cfg, distributed):
     if 'mIoU' in np.atleast_1d(eval_cfg.get('metric', 'mIoU')): eval_cfg.setdefault('save_best', 'mIoU')
     runner.register_hook((DistEvalHook if distributed else EvalHook)(val_loader, **eval_cfg), priority='LOW')
 
+_HOOK_MODULES = {'LiveDashboardHook': 'segnb.dashboard'}   # hooks of modules `import segnb.apis` leaves out (import cost)
+
+def import_hook_modules(hooks_cfg):
+    "Import the modules registering the hook types `hooks_cfg` names that `import segnb.apis` leaves out."
+    import importlib
+    for item in hooks_cfg if isinstance(hooks_cfg, (list, tuple)) else [hooks_cfg]:
+        name = item.get('type') if isinstance(item, dict) else None
+        if isinstance(name, str) and name in _HOOK_MODULES and HOOKS.get(name) is None: importlib.import_module(_HOOK_MODULES[name])
+
 def register_custom_hooks(runner, hooks_cfg):
     "Register `custom_hooks` entries: config dicts (`priority` defaults to NORMAL) or `Hook` objects."
+    import_hook_modules(hooks_cfg)
     runner.register_custom_hooks(hooks_cfg)
 
 # %% ../nbs/60_apis.ipynb #0c6b0bd0

@@ -144,3 +144,22 @@ def test_train_segmentor_in_the_background(data, tmp_path):
     trained = getattr(bg.runner.model, 'module', bg.runner.model).state_dict()   # wrap_model's wrapper
     for k, v in fresh.state_dict().items(): assert torch.equal(v, trained[k]), k
     assert torch.load(ckpt, weights_only=True)['meta']['iter'] == bg.runner.iter
+
+
+def test_dashboard_in_custom_hooks_without_importing_it(data, tmp_path):
+    "A config naming LiveDashboardHook trains in a fresh process that never imported segnb.dashboard itself."
+    code = f'''
+import sys
+from test_train_cli import _tiny_cfg, _tiny_model
+from segnb.apis import train_segmentor
+from segnb.data.loader import build_dataset
+assert 'segnb.dashboard' not in sys.modules
+cfg = _tiny_cfg({str(data)!r}, {str(tmp_path)!r}, **{{'runner.max_iters': 2}})
+cfg.custom_hooks = [dict(type='LiveDashboardHook', interval=1, num_images=2)]
+runner = train_segmentor(_tiny_model(cfg), build_dataset(cfg.data.train), cfg)
+dash = [h for h in runner.hooks if type(h).__name__ == 'LiveDashboardHook']
+print(len(dash), [r['iter'] for r in dash[0].log['train']])
+'''
+    r = subprocess.run([sys.executable, '-c', code], env=segnb_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.strip().splitlines()[-1] == '1 [1, 2]'
