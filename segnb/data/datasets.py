@@ -15,6 +15,7 @@ from PIL import Image
 from torch.utils.data import Dataset, ConcatDataset as _TorchConcatDataset
 from ..registry import DATASETS
 from .transforms import Compose, LoadAnnotations, BadImageError
+from ..vis import mmseg_random_palette
 
 # %% ../../nbs/20_data.datasets.ipynb #8de6b1ac
 def print_log(msg, logger=None):
@@ -45,14 +46,6 @@ def _classes_from(classes):
                         f'{classes!r} is not a file')
     if not isinstance(classes, (tuple, list)): raise ValueError(f'Unsupported type {type(classes)} of classes.')
     return classes
-
-def _random_palette(n):
-    "mmseg's palette for datasets without one: `randint(0, 255)` under seed 42, leaving the global RNG as it was."
-    state = np.random.get_state()
-    np.random.seed(42)
-    palette = np.random.randint(0, 255, size=(n, 3))
-    np.random.set_state(state)
-    return palette
 
 def _check_palette(palette, classes):
     if palette is not None and classes is not None and len(palette) != len(classes):
@@ -163,7 +156,7 @@ class CustomDataset(Dataset):
         if self.label_map is not None:
             kept = sorted((new, old) for old, new in self.label_map.items() if new != -1)
             return type(self.PALETTE)(self.PALETTE[old] for _, old in kept)
-        if palette is None: return _random_palette(len(class_names)) if self.PALETTE is None else self.PALETTE
+        if palette is None: return mmseg_random_palette(len(class_names)) if self.PALETTE is None else self.PALETTE
         return palette
 
     def evaluate(self, results, metric='mIoU', logger=None, gt_seg_maps=None, **kwargs):
