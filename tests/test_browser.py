@@ -135,7 +135,9 @@ def _drive(page, lab):
     assert 'Traceback' not in text, text[text.index('Traceback') - 500:][:3000]
     _until(lambda: 'Loading widget' not in page.inner_text('.jp-Notebook'), 30, 'widgets to finish loading')
     assert 'Error displaying widget' not in page.inner_text('.jp-Notebook')
-    assert page.locator('.jupyter-widgets.widget-image').count() >= 4
+    n = page.locator('.jupyter-widgets.widget-image').count()
+    assert n >= 4, (f'{n} image widgets rendered, expected >= 4; widgets shown as text ("VBox(children=...") mean this '
+                    'JupyterLab lacks the @jupyter-widgets extension: check `jupyter labextension list`')
     _screenshots(page)
     _move_slider_and_check(page)
 
