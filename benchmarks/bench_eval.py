@@ -35,7 +35,8 @@ print(t, float(np.nanmean(r['IoU'])))
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument('--mmseg-python', default=os.environ.get('SEGNB_MMSEG_PYTHON', '/work/scratch/mmvenv/bin/python'))
+    ap.add_argument('--mmseg-python', default=os.environ.get('SEGNB_MMSEG_PYTHON', ''),
+                    help="python of a venv with mmsegmentation 0.30 (default: $SEGNB_MMSEG_PYTHON); without it, no baseline")
     ap.add_argument('--repeats', type=int, default=5)
     args = ap.parse_args()
     from segnb.evaluation import mean_iou
@@ -44,7 +45,8 @@ def main():
     t_ours, r = ns['bench'](lambda: mean_iou(preds, labels, 21, 255), args.repeats)
     miou = float(np.nanmean(r['IoU']))
     print(f'segnb mean_iou: median {t_ours * 1e3:.1f} ms for 100 x 512x512 (mIoU {miou:.4f})')
-    if not os.path.exists(args.mmseg_python): return print(f'mmseg python {args.mmseg_python} not found: no baseline')
+    if not (args.mmseg_python and os.path.exists(args.mmseg_python)):
+        return print(f'mmseg python {args.mmseg_python!r} not found (set SEGNB_MMSEG_PYTHON): no baseline')
     with tempfile.TemporaryDirectory() as d:
         np.savez(f'{d}/data.npz', *preds, *labels)
         for threads in ('default', 'default+passive', '1'):
