@@ -80,6 +80,15 @@ class BaseRunner:
     def save_checkpoint(self, out_dir, filename_tmpl, meta=None, save_optimizer=True, create_symlink=True):
         raise NotImplementedError(f'{type(self).__name__} must define save_checkpoint')
 
+    def _model_step(self, phase, **kwargs):
+        "`model.train_step` or `model.val_step` on `self.data_batch` (under `self.autocast`), its log vars buffered."
+        with self.autocast():
+            out = (self.model.train_step(self.data_batch, self.optimizer, **kwargs) if phase == 'train'
+                   else self.model.val_step(self.data_batch, **kwargs))
+        if not isinstance(out, dict): raise TypeError(f'model.{phase}_step() must return a dict, got {type(out).__name__}')
+        if 'log_vars' in out: self.log_buffer.update(out['log_vars'], out['num_samples'])
+        return out
+
     def _per_optimizer(self, f):
         if isinstance(self.optimizer, torch.optim.Optimizer): return f(self.optimizer)
         if isinstance(self.optimizer, dict): return {k: f(o) for k, o in self.optimizer.items()}
@@ -303,12 +312,7 @@ class IterBasedRunner(BaseRunner):
     def _step(self, data_loader, phase, **kwargs):
         self.data_loader, self.data_batch = data_loader, next(data_loader)
         self.call_hook(f'before_{phase}_iter')
-        with self.autocast():
-            outputs = (self.model.train_step(self.data_batch, self.optimizer, **kwargs) if phase == 'train'
-                       else self.model.val_step(self.data_batch, **kwargs))
-        if not isinstance(outputs, dict): raise TypeError(f'model.{phase}_step() must return a dict, got {type(outputs).__name__}')
-        if 'log_vars' in outputs: self.log_buffer.update(outputs['log_vars'], outputs['num_samples'])
-        self.outputs, self._in_iter = outputs, True
+        self.outputs, self._in_iter = self._model_step(phase, **kwargs), True
         try: self.call_hook(f'after_{phase}_iter')
         finally: self._in_iter = False
         del self.data_batch
@@ -382,12 +386,7 @@ class EpochBasedRunner(BaseRunner):
         for i, self.data_batch in enumerate(data_loader):
             self._inner_iter = i
             self.call_hook(f'before_{phase}_iter')
-            with self.autocast():
-                out = (self.model.train_step(self.data_batch, self.optimizer, **kwargs) if phase == 'train'
-                       else self.model.val_step(self.data_batch, **kwargs))
-            if not isinstance(out, dict): raise TypeError(f'model.{phase}_step() must return a dict, got {type(out).__name__}')
-            if 'log_vars' in out: self.log_buffer.update(out['log_vars'], out['num_samples'])
-            self.outputs = out
+            self.outputs = self._model_step(phase, **kwargs)
             self.call_hook(f'after_{phase}_iter')
             if phase == 'train': self._iter += 1
             if self._stop_requested: raise KeyboardInterrupt
