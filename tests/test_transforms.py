@@ -134,7 +134,7 @@ def test_saturation_matches_colorsys(alpha):
     ref = colorsys_apply(img, lambda h, s, v: (h, min(s * alpha, 1.), v))
     ours = scale_saturation(to_chw(img), alpha).permute(1, 2, 0).numpy()
     d = np.abs(ours.astype(int) - ref)
-    assert d.max() <= 2 and d.mean() < 0.2, (d.max(), d.mean())    # float16 arithmetic: off by 1 on a few pixels
+    assert d.max() <= 1 and d.mean() < 0.05, (d.max(), d.mean())    # float32 rounding: off by 1 on a few pixels
 
 
 @pytest.mark.parametrize('delta', [-18, -5, 1, 17])
@@ -143,7 +143,7 @@ def test_hue_matches_colorsys(delta):
     ref = colorsys_apply(img, lambda h, s, v: ((h + delta / 180.) % 1., s, v))      # OpenCV hue unit = 2° = 1/180 turn
     ours = shift_hue(to_chw(img), delta).permute(1, 2, 0).numpy()
     d = np.abs(ours.astype(int) - ref)
-    assert d.max() <= 2 and d.mean() < 0.2, (d.max(), d.mean())    # float16 hue arithmetic: off by 1 on a few pixels
+    assert d.max() <= 1 and d.mean() < 0.05, (d.max(), d.mean())    # float32 hue arithmetic: off by 1 on a few pixels
 
 
 def test_brightness_contrast_exact():

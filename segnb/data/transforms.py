@@ -47,11 +47,11 @@ def scale_shift_clip(img, alpha=1., beta=0., inplace=False):
     return x.add_(beta).clamp_(0, 255).floor_()
 
 def scale_saturation(img, alpha):
-    "Multiply the HSV saturation of a BGR image by `alpha` (clipped at full saturation), keeping hue and value (float16 inside)."
-    f = _as_float(img).half()
+    "Multiply the HSV saturation of a BGR image by `alpha` (clipped at full saturation), keeping hue and value."
+    f = _as_float(img)
     v = f.amax(0)
     ratio = (v - f.amin(0)).clamp_(min=0.5).reciprocal_().mul_(v).clamp_(max=alpha)   # S'/S, at most 1/S
-    return torch.addcmul(v, v - f, ratio, value=-1).round_().float()
+    return torch.addcmul(v, v - f, ratio, value=-1).round_()
 
 def hsv_parts(f):
     "Hue (in 60° sextants, in [-1, 5)), value and chroma of an integer-valued float BGR `[3, H, W]` image, branch-free."
@@ -73,9 +73,9 @@ def from_hsv(h, v, c):
     return out.round_()
 
 def shift_hue(img, delta):
-    "Rotate the hue of a BGR image by `delta` OpenCV hue units (2° each, |delta| < 30), computing in float16."
-    h, v, c = hsv_parts(_as_float(img).half())
-    return from_hsv(h.add_(delta / 30.), v, c).float()
+    "Rotate the hue of a BGR image by `delta` OpenCV hue units (2° each, |delta| < 30)."
+    h, v, c = hsv_parts(_as_float(img))
+    return from_hsv(h.add_(delta / 30.), v, c)
 
 # %% ../../nbs/21_data.transforms.ipynb #ae1cbbf9
 @PIPELINES.register_module()
