@@ -6,7 +6,8 @@
 __all__ = []
 
 # %% ../nbs/99_all.ipynb #9787cfd8
-from . import registry, config, config_tools, checkpoint, evaluation, vis, widgets, dashboard, apis, dist
+from . import registry, config, config_tools, checkpoint, evaluation, apis, dist
+from . import vis, vis_features, widgets, dashboard
 from .models import layers, resnet, decode_head, heads, fuse, losses, segmentors
 from .data import datasets, transforms, geometry, shapes, loader, checks
 from .runner import hooks, lr, loggers, checkpoint_hooks, eval_hooks, optimizer, iter_loader, runner
@@ -38,6 +39,7 @@ from .runner.iter_loader import *
 from .runner.runner import *
 from .evaluation import *
 from .vis import *
+from .vis_features import *
 from .widgets import *
 from .dashboard import *
 from .apis import *
@@ -46,6 +48,6 @@ from .cli_tools import count_flops, publish_checkpoint, sha256_prefix, measure_f
 
 _modules = [registry, config, config_tools, checkpoint, layers, resnet, decode_head, heads, fuse, losses, segmentors,
             datasets, transforms, geometry, shapes, loader, checks, hooks, lr, loggers, checkpoint_hooks, eval_hooks,
-            optimizer, iter_loader, runner, evaluation, vis, widgets, dashboard, apis, dist]
+            optimizer, iter_loader, runner, evaluation, vis, vis_features, widgets, dashboard, apis, dist]
 _tools = ['count_flops', 'publish_checkpoint', 'sha256_prefix', 'measure_fps']
 __all__ = list(dict.fromkeys([name for m in _modules for name in m.__all__] + _tools))

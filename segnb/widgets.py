@@ -15,8 +15,8 @@ import numpy as np, torch
 import torch.nn as nn, torch.nn.functional as F
 from PIL import Image
 from segnb.evaluation import intersect_and_union
-from segnb.vis import (get_palette, colorize, overlay, to_rgb_image, channel_image, feature_grid, pca_rgb,
-                       apply_cmap, topk_channels, lazy_import)
+from segnb.vis import get_palette, colorize, overlay, to_rgb_image, lazy_import
+from segnb.vis_features import channel_image, feature_grid, pca_rgb, apply_cmap, topk_channels
 W = lazy_import('ipywidgets')  # loaded when a widget is first made: importing segnb stays fast
 
 # %% ../nbs/51_widgets.ipynb #d7c6ba30

@@ -1,9 +1,9 @@
-"""segnb.vis against hand-made expectations and, when SEGNB_MMSEG_VENV is set, mmsegmentation 0.30 itself."""
+"""segnb.vis and segnb.vis_features against hand-made expectations and, when SEGNB_MMSEG_VENV is set, mmsegmentation 0.30 itself."""
 import json, warnings
 import numpy as np, pytest, torch
-from segnb.vis import (VOC_PALETTE, CITYSCAPES_PALETTE, ADE20K_PALETTE, colorize, overlay, show_result, pca_rgb,
-                       feature_grid, topk_channels, load_json_log, log_series, plot_training_curves, fig_to_array,
-                       distinct_palette)
+from segnb.vis import (VOC_PALETTE, CITYSCAPES_PALETTE, ADE20K_PALETTE, colorize, overlay, show_result, load_json_log,
+                       log_series, plot_training_curves, fig_to_array, distinct_palette)
+from segnb.vis_features import pca_rgb, feature_grid, topk_channels
 from mmseg_venv import needs_mmseg, run_mmseg
 
 

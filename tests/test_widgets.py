@@ -9,7 +9,8 @@ from segnb.registry import HOOKS, build_from_cfg
 from segnb.runner.runner import IterBasedRunner
 from segnb.runner.loggers import get_logger
 from segnb.checkpoint import load_checkpoint
-from segnb.vis import channel_image, pca_rgb, overlay, to_rgb_image
+from segnb.vis import overlay, to_rgb_image
+from segnb.vis_features import channel_image, pca_rgb
 from segnb.widgets import FeatureMapExplorer, PredictionBrowser, capture_features, feature_layers, predict_labels
 from segnb.dashboard import LiveDashboardHook, BackgroundTraining
 
