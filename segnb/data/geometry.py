@@ -16,6 +16,7 @@ from torchvision.io import decode_image, ImageReadMode
 from torchvision.transforms.v2 import functional as F
 from torchvision.transforms import InterpolationMode
 from ..registry import PIPELINES
+from .warp import imrotate
 
 # %% ../../nbs/24_data.geometry.ipynb #34326662
 def to_chw(img):
@@ -314,28 +315,33 @@ class Pad:
 # %% ../../nbs/24_data.geometry.ipynb #9ba38149
 @PIPELINES.register_module()
 class RandomRotate:
-    "Rotate image and masks by a random angle in `degree` with probability `prob`."
+    "mmseg's `RandomRotate`: with probability `prob` turn image and masks by an angle drawn from `degree`."
     def __init__(self, prob, degree, pad_val=0, seg_pad_val=255, center=None, auto_bound=False):
         assert 0 <= prob <= 1, f'RandomRotate: prob must be in [0, 1], got {prob}'
         if isinstance(degree, (int, float)):
             assert degree > 0, f'RandomRotate: degree {degree} should be positive'
             degree = (-degree, degree)
         assert len(degree) == 2, f'RandomRotate: degree {degree} should be a tuple of (min, max)'
-        self.prob, self.degree, self.pad_val, self.seg_pad_val = prob, tuple(degree), pad_val, seg_pad_val
+        if center is not None and auto_bound:
+            raise ValueError(f'RandomRotate: auto_bound=True conflicts with center={center!r} (mmcv raises this at the '
+                             f'first rotation): auto_bound always turns about the image centre; drop one of them')
+        self.prob, self.degree, self.pad_val, self.seg_pad_val = prob, degree, pad_val, seg_pad_val
         self.center, self.auto_bound = center, auto_bound
 
-    def _rotate(self, img, angle, mode, fill):
-        return F.rotate(img, -angle, interpolation=mode, expand=self.auto_bound,
-                        center=None if self.center is None else list(self.center), fill=fill)
+    def _rotate(self, img, angle, border_value, interpolation):
+        return imrotate(img, angle, self.center, border_value=border_value, interpolation=interpolation,
+                        auto_bound=self.auto_bound)
 
     def __call__(self, results):
         rotate = np.random.rand() < self.prob
         degree = np.random.uniform(min(*self.degree), max(*self.degree))
         if rotate:
-            img = get_img(results)
-            results['img'] = self._rotate(img, degree, InterpolationMode.BILINEAR, [float(self.pad_val)] * img.shape[0])
+            results['img'] = self._rotate(get_img(results), degree, self.pad_val, 'bilinear')
+            results['img_shape'] = hwc(results['img'])
             for key in results.get('seg_fields', []):
-                results[key] = self._rotate(results[key][None], degree, InterpolationMode.NEAREST, [float(self.seg_pad_val)])[0]
+                results[key] = self._rotate(results[key], degree, self.seg_pad_val, 'nearest')
         return results
 
-    def __repr__(self): return f'{type(self).__name__}(prob={self.prob}, degree={self.degree}, seg_pad_val={self.seg_pad_val})'
+    def __repr__(self):
+        return (f'{type(self).__name__}(prob={self.prob}, degree={self.degree}, pad_val={self.pad_val}, '
+                f'seg_pad_val={self.seg_pad_val}, center={self.center}, auto_bound={self.auto_bound})')

@@ -1,0 +1,160 @@
+"RandomRotate / imrotate: bit-exact against mmcv 1.7.2 + OpenCV in the mmseg venv, and against hand-computed facts."
+import numpy as np, pytest, torch
+from segnb.data.warp import imrotate, warp_affine, cv_rotation_matrix
+from segnb.data.transforms import Compose, RandomRotate
+from mmseg_venv import needs_mmseg, run_mmseg
+
+
+def rotate_cases(n, seed=0, max_side=70):
+    "Random imrotate arguments: odd/even sizes (down to 1 px), angles incl. multiples of 45°, centres in and out of the image."
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        h, w = (int(v) for v in rng.integers(1, max_side, 2))
+        angle = float(rng.choice([rng.uniform(-180, 180), rng.uniform(-5, 5), 90, -90, 180, 45, -135, 30, 0.]))
+        auto_bound = bool(rng.random() < 0.3)
+        center = None
+        if not auto_bound and rng.random() < 0.5:
+            center = (float(rng.uniform(-3, w + 3)), float(rng.uniform(-3, h + 3)))
+            if rng.random() < 0.4: center = (int(center[0]), int(center[1]))
+        c = int(rng.choice([1, 3]))
+        pad = int(rng.choice([0, 7, 255])) if rng.random() < 0.7 else (5, 6, 7)[:c]
+        img = rng.integers(0, 256, (h, w, c), dtype=np.uint8)
+        seg = rng.integers(0, 21, (h, w), dtype=np.uint8)
+        yield dict(img=img, seg=seg, angle=angle, center=center, auto_bound=auto_bound, pad=pad, fimg=i % 5 == 0)
+
+
+MMCV_ROTATE = '''
+import mmcv, numpy as np
+out['r'] = []
+for k in inp['cases']:
+    img = k['img'] if k['img'].shape[2] == 3 else k['img'][..., 0]
+    kw = dict(center=k['center'], auto_bound=k['auto_bound'])
+    r = dict(img=mmcv.imrotate(img, k['angle'], border_value=k['pad'], **kw),
+             seg=mmcv.imrotate(k['seg'], k['angle'], border_value=255, interpolation='nearest', **kw))
+    if k['fimg']: r['fimg'] = mmcv.imrotate(img.astype(np.float32), k['angle'], border_value=k['pad'], **kw)
+    out['r'].append(r)
+'''
+
+
+def ours(k, img):
+    t = torch.from_numpy(img).permute(2, 0, 1)
+    return imrotate(t if t.shape[0] == 3 else t[0], k['angle'], k['center'], border_value=k['pad'], auto_bound=k['auto_bound'])
+
+
+def as_hwc(t):
+    "A `[C, H, W]` / `[H, W]` tensor as numpy `H×W×C` / `H×W` (numpy passes through: no rotation drawn)."
+    if isinstance(t, np.ndarray): return t
+    return (t.permute(1, 2, 0) if t.ndim == 3 else t).numpy()
+
+
+@needs_mmseg
+def test_imrotate_bit_exact_vs_mmcv():
+    cases = list(rotate_cases(400))
+    ref = run_mmseg(MMCV_ROTATE, cases=cases)['r']
+    seg_bad = img_diff = float_diff = 0
+    for k, r in zip(cases, ref):
+        seg = imrotate(torch.from_numpy(k['seg']), k['angle'], k['center'], border_value=255, interpolation='nearest',
+                       auto_bound=k['auto_bound']).numpy()
+        img = as_hwc(ours(k, k['img']))
+        assert seg.shape == r['seg'].shape and img.shape == r['img'].shape, (k['angle'], k['img'].shape)
+        seg_bad += int((seg != r['seg']).sum())
+        img_diff = max(img_diff, int(np.abs(img.astype(int) - r['img']).max(initial=0)))
+        if k['fimg']: float_diff = max(float_diff, float(np.abs(as_hwc(ours(k, k['img'].astype(np.float32))) - r['fimg']).max(initial=0)))
+    # measured here (mmcv 1.7.2, OpenCV 5.0.0, x86 AVX2): 0, 0, 0.0. Another OpenCV build (4.x fixed point, ARM) differs.
+    assert (seg_bad, img_diff, float_diff) == (0, 0, 0.), (seg_bad, img_diff, float_diff)
+
+
+MMSEG_ROTATE = '''
+import numpy as np
+from mmseg.datasets.pipelines import RandomRotate
+out['r'] = []
+for cfg, seed in inp['runs']:
+    np.random.seed(seed)
+    r = RandomRotate(**cfg)(dict(img=inp['img'].copy(), gt_semantic_seg=inp['seg'].copy(), seg_fields=['gt_semantic_seg']))
+    out['r'].append((r['img'], r['gt_semantic_seg'], np.random.rand()))
+'''
+
+ROTATE_CFGS = [dict(prob=0.5, degree=30), dict(prob=1., degree=(-45, 10), pad_val=3, seg_pad_val=200),
+               dict(prob=1., degree=180, center=(10.5, 3)), dict(prob=0.7, degree=(90, 90.), auto_bound=True),
+               dict(prob=1., degree=12.5, auto_bound=True, pad_val=(1, 2, 3))]
+
+
+@needs_mmseg
+@pytest.mark.parametrize('shape', [(37, 50), (64, 48)])
+def test_random_rotate_same_draws_and_pixels_as_mmseg(shape):
+    rng = np.random.default_rng(1)
+    img, seg = rng.integers(0, 256, (*shape, 3), dtype=np.uint8), rng.integers(0, 21, shape, dtype=np.uint8)
+    runs = [(cfg, seed) for cfg in ROTATE_CFGS for seed in range(6)]
+    ref = run_mmseg(MMSEG_ROTATE, runs=runs, img=img, seg=seg)['r']
+    for (cfg, seed), (rimg, rseg, rnext) in zip(runs, ref):
+        np.random.seed(seed)
+        r = RandomRotate(**cfg)(dict(img=img.copy(), gt_semantic_seg=torch.from_numpy(seg.copy()), seg_fields=['gt_semantic_seg']))
+        assert np.random.rand() == rnext, (cfg, seed)                     # the same random stream afterwards
+        np.testing.assert_array_equal(r['gt_semantic_seg'].numpy(), rseg, err_msg=str((cfg, seed)))
+        np.testing.assert_array_equal(as_hwc(r['img']), rimg, err_msg=str((cfg, seed)))
+
+
+# ---- facts that need no mmseg ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize('size', [1, 2, 5, 6, 17, 32])
+def test_quarter_turns_are_rot90(size):
+    img = torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
+    for angle, k in ((90, -1), (-90, 1), (180, 2), (270, 1), (-180, 2)):
+        for interp in ('bilinear', 'nearest'):
+            assert torch.equal(imrotate(img, angle, interpolation=interp), torch.rot90(img, k, (1, 2))), (size, angle, interp)
+
+
+@pytest.mark.parametrize('h,w', [(6, 10), (7, 13), (10, 6), (4, 12)])
+def test_quarter_turn_of_a_rectangle(h, w):
+    "Sides differing by an even number keep the pixel grids aligned: auto_bound gives rot90, the same size its middle."
+    img = torch.randint(0, 256, (h, w), dtype=torch.uint8)
+    r, d = torch.rot90(img, -1), abs(w - h) // 2
+    assert torch.equal(imrotate(img, 90, auto_bound=True), r)
+    out = imrotate(img, 90)
+    if w > h: assert torch.equal(out[:, d:d + h], r[d:d + h, :])
+    else: assert torch.equal(out[d:d + w, :], r[:, d:d + w])
+
+
+def test_masks_hold_only_their_labels_and_the_pad_value():
+    seg = torch.randint(0, 5, (41, 30), dtype=torch.uint8)
+    for angle in np.linspace(-180, 180, 37):
+        out = imrotate(seg, float(angle), border_value=255, interpolation='nearest')
+        assert set(out.unique().tolist()) <= {0, 1, 2, 3, 4, 255}
+        vals, counts = torch.unique(out, return_counts=True)
+        assert (counts[vals < 5].sum() > 0.5 * seg.numel())
+
+
+def test_zero_angle_and_fixed_centre():
+    img = torch.randint(0, 256, (3, 9, 12), dtype=torch.uint8)
+    assert torch.equal(imrotate(img, 0.), img)
+    out = imrotate(img, 37., center=(4, 6), interpolation='nearest')
+    assert torch.equal(out[:, 6, 4], img[:, 6, 4])                   # the centre pixel does not move
+
+
+def test_bilinear_halfway_and_border():
+    "Shift by half a pixel: each output is the rounded (half to even) mean of two neighbours; the border mixes in."
+    img = torch.tensor([[0, 3, 10, 255]], dtype=torch.uint8)
+    out = warp_affine(img, [[1., 0., -0.5], [0., 1., 0.]], (1, 4), border_value=100)
+    assert out.tolist() == [[2, 6, 132, 178]]        # 1.5 -> 2, 6.5 -> 6, 132.5 -> 132, (255 + 100) / 2 = 177.5 -> 178
+
+
+def test_float_images_stay_float():
+    img = torch.rand(3, 8, 8)
+    out = imrotate(img, 45)
+    assert out.dtype == torch.float32 and out.max() <= 1 and out[:, 0, 0].tolist() == [0., 0., 0.]
+
+
+def test_border_number_fills_first_channel_only():
+    out = imrotate(torch.full((3, 10, 10), 50, dtype=torch.uint8), 45, border_value=9)
+    assert out[:, 0, 0].tolist() == [9, 0, 0]                           # OpenCV's Scalar(9) = (9, 0, 0, 0), as in mmseg
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(ValueError, match=r'auto_bound=True conflicts with center=\(1, 2\)'):
+        imrotate(torch.zeros(4, 4), 10, center=(1, 2), auto_bound=True)
+    with pytest.raises(ValueError, match=r"RandomRotate: auto_bound=True conflicts with center=\(1, 2\)"):
+        Compose([dict(type='RandomRotate', prob=1., degree=10, center=(1, 2), auto_bound=True)])
+    with pytest.raises(ValueError, match="interpolation must be 'bilinear' or 'nearest', got 'bicubic'"):
+        warp_affine(torch.zeros(4, 4), cv_rotation_matrix((1, 1), 10), (4, 4), 'bicubic')
+    with pytest.raises(AssertionError, match=r'degree -3 should be positive'):
+        RandomRotate(prob=1., degree=-3)
