@@ -11,6 +11,7 @@ from . import vis, vis_features, widgets, dashboard
 from .models import layers, resnet, decode_head, heads, fuse, losses, segmentors
 from .data import datasets, transforms, geometry, shapes, loader, checks
 from .runner import hooks, lr, loggers, checkpoint_hooks, eval_hooks, optimizer, iter_loader, runner
+from .runner import resume as runner_resume   # not `resume`: segnb.dashboard exports a function of that name
 
 from .registry import *
 from .config import *
@@ -36,6 +37,7 @@ from .runner.checkpoint_hooks import *
 from .runner.eval_hooks import *
 from .runner.optimizer import *
 from .runner.iter_loader import *
+from .runner.resume import *
 from .runner.runner import *
 from .evaluation import *
 from .vis import *
@@ -48,6 +50,6 @@ from .cli_tools import count_flops, publish_checkpoint, sha256_prefix, measure_f
 
 _modules = [registry, config, config_tools, checkpoint, layers, resnet, decode_head, heads, fuse, losses, segmentors,
             datasets, transforms, geometry, shapes, loader, checks, hooks, lr, loggers, checkpoint_hooks, eval_hooks,
-            optimizer, iter_loader, runner, evaluation, vis, vis_features, widgets, dashboard, apis, dist]
+            optimizer, iter_loader, runner_resume, runner, evaluation, vis, vis_features, widgets, dashboard, apis, dist]
 _tools = ['count_flops', 'publish_checkpoint', 'sha256_prefix', 'measure_fps']
 __all__ = list(dict.fromkeys([name for m in _modules for name in m.__all__] + _tools))

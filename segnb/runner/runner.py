@@ -6,17 +6,17 @@
 __all__ = ['prepare_work_dir', 'BaseRunner', 'IterBasedRunner', 'EpochBasedRunner', 'build_runner']
 
 # %% ../../nbs/31_runner.runner.ipynb #dd97cb31
-import contextlib, itertools, logging, os, os.path as osp, shutil, signal, tempfile, threading, time
+import contextlib, itertools, logging, os, os.path as osp, tempfile, time
 import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader
 from ..registry import HOOKS, RUNNERS, build_from_cfg
-from .hooks import Hook, Priority, get_priority, get_rng_state, set_rng_state
+from .hooks import Hook, Priority, get_priority, set_rng_state
 from .loggers import LogBuffer, get_logger
 from .optimizer import build_optimizer, DefaultOptimizerConstructor
 from .iter_loader import IterLoader
 import segnb.runner.lr, segnb.runner.checkpoint_hooks, segnb.runner.eval_hooks   # registers their hooks
-from ..checkpoint import save_checkpoint as _save_checkpoint, load_checkpoint as _load_checkpoint
+from .resume import ResumeMixin
 
 # %% ../../nbs/31_runner.runner.ipynb #d5aa959f
 def _dist_info():
@@ -38,7 +38,7 @@ def prepare_work_dir(work_dir):
     return path
 
 # %% ../../nbs/31_runner.runner.ipynb #dd842a0a
-class BaseRunner:
+class BaseRunner(ResumeMixin):
     "mmcv 1.x's runner base: model, optimizer, counters, hooks; subclasses define `train`, `val`, `run`."
     phases = ('train', 'val')
 
@@ -190,109 +190,6 @@ def _register_training_hooks(self, lr_config, optimizer_config=None, checkpoint_
 
 BaseRunner.register_custom_hooks, BaseRunner.register_training_hooks = _register_custom_hooks, _register_training_hooks
 
-# %% ../../nbs/31_runner.runner.ipynb #70945db6
-def _link_latest(out_dir, filename):
-    "Point `out_dir/latest.pth` at `filename` atomically (symlink; copy where symlinks fail)."
-    dst, tmp = osp.join(out_dir, 'latest.pth'), osp.join(out_dir, f'.latest.pth.{os.getpid()}.tmp')
-    if osp.lexists(tmp): os.remove(tmp)
-    try: os.symlink(filename, tmp)
-    except OSError: shutil.copyfile(osp.join(out_dir, filename), tmp)
-    os.replace(tmp, dst)
-
-def _position(self):
-    "The random states and, when training from an `IterLoader`, its position: what a resume needs besides weights."
-    loader = self.data_loader if self.mode == 'train' and hasattr(self.data_loader, 'state_dict') else None
-    return dict(rng_state=get_rng_state(), **(dict(loader_state=loader.state_dict()) if loader else {}))
-
-def _checkpoint_meta(self, meta, completed_iters, epoch, loader_state=None):
-    "The runner's meta plus `meta`, the counters, the random states and the loader position (now, or as given)."
-    if meta is not None and not isinstance(meta, dict): raise TypeError(f'meta should be a dict or None, got {type(meta)}')
-    out = dict(self.meta or {}, **(meta or {}))
-    out.update(epoch=epoch, iter=completed_iters, **self._position())
-    if loader_state is not None: out['loader_state'] = loader_state
-    return out
-
-def _save(self, out_dir, filename, meta, save_optimizer, create_symlink):
-    path = osp.join(out_dir, filename)
-    _save_checkpoint(self.model, path, optimizer=self.optimizer if save_optimizer else None, meta=meta)
-    if create_symlink: _link_latest(out_dir, filename)
-    return path
-
-def _load_weights(self, filename, map_location='cpu', strict=False, revise_keys=[(r'^module\.', '')]):
-    "Load weights (only) from `filename` into the model; returns the checkpoint dict."
-    return _load_checkpoint(self.model, filename, map_location, strict, self.logger, revise_keys=revise_keys)
-
-BaseRunner._position, BaseRunner._checkpoint_meta, BaseRunner._save = _position, _checkpoint_meta, _save
-BaseRunner.load_checkpoint = _load_weights
-
-# %% ../../nbs/31_runner.runner.ipynb #ed6fec0f
-_CARRIED_META = ('hook_msgs', 'fp16', 'ema_state_dict')
-
-def _restore_optimizer(self, state):
-    if isinstance(self.optimizer, dict):
-        for k, o in self.optimizer.items(): o.load_state_dict(state[k])
-    else: self.optimizer.load_state_dict(state)
-    groups = self.optimizer.param_groups if not isinstance(self.optimizer, dict) else []
-    return f'optimizer ({type(self.optimizer).__name__}, {len(groups)} param groups, lr {[g["lr"] for g in groups][:3]})'
-
-def _resume(self, checkpoint, resume_optimizer=True, map_location='default', strict=True):
-    "Continue a run from `checkpoint`: weights, counters, optimizer, hook state, random state, loader position."
-    if map_location == 'default': map_location = f'cuda:{torch.cuda.current_device()}' if torch.cuda.is_available() else 'cpu'
-    try: ckpt = self.load_checkpoint(checkpoint, map_location=map_location, strict=strict)
-    except RuntimeError as e:
-        raise RuntimeError(f'cannot resume from {checkpoint}: it was saved from a different model. {e}') from e
-    meta = ckpt.get('meta') or {}
-    if 'iter' not in meta or 'epoch' not in meta:
-        raise KeyError(f'{checkpoint} has no meta.iter/meta.epoch: it is not a training checkpoint; use load_from for weights only')
-    self._epoch, self._iter = meta['epoch'], meta['iter']
-    self.meta = dict(self.meta or {}, **{k: meta[k] for k in _CARRIED_META if k in meta})
-    restored = [f'iter {self.iter}, epoch {self.epoch}']
-    if 'optimizer' in ckpt and resume_optimizer: restored.append(_restore_optimizer(self, ckpt['optimizer']) + ', so the LR schedule continues')
-    if 'rng_state' in meta: self._resume_state['rng_state'] = meta['rng_state']; restored.append(f'RNG state ({", ".join(meta["rng_state"])})')
-    if 'loader_state' in meta:
-        ls = meta['loader_state']; self._resume_state['loader_state'] = ls
-        restored.append(f'data loader position (epoch {ls["epoch"]}, batch {ls["consumed"]})')
-    restored += [f'{k}' for k in _CARRIED_META if k in meta]
-    self.logger.info(f'resumed from {checkpoint}: ' + '; '.join(restored))
-    return restored
-
-def _apply_resume_state(self, train_loader):
-    "Put the loader position and random states of `resume` into effect (at the start of `run`)."
-    state, self._resume_state = self._resume_state, {}
-    if 'loader_state' in state and hasattr(train_loader, 'load_state_dict'): train_loader.load_state_dict(state['loader_state'])
-    if 'rng_state' in state: set_rng_state(state['rng_state'])
-
-BaseRunner.resume, BaseRunner._apply_resume_state = _resume, _apply_resume_state
-
-# %% ../../nbs/31_runner.runner.ipynb #018ac831
-@contextlib.contextmanager
-def _graceful_sigint(runner):
-    "Within the block, the first SIGINT sets `runner._stop_requested` instead of raising (main thread only)."
-    if threading.current_thread() is not threading.main_thread(): yield; return
-    def handler(signum, frame):
-        runner._stop_requested = True
-        signal.signal(signal.SIGINT, old)
-    old = signal.signal(signal.SIGINT, handler)
-    try: yield
-    finally: signal.signal(signal.SIGINT, old)
-
-def _request_stop(self):
-    "Ask the run to stop after the current iteration, save a checkpoint and return (what Ctrl-C does)."
-    self._stop_requested = True
-
-def _stop_and_save(self, filename):
-    "Save a checkpoint after an interrupt, call `after_run`, and log how to resume."
-    self.interrupted = True
-    if self.work_dir is None or self.rank != 0:
-        self.logger.warning(f'Interrupted at iter {self.iter}: no work_dir, so no checkpoint was saved')
-    else:
-        meta = self._checkpoint_meta(None, self.iter, self.epoch, self._boundary)
-        path = self._save(self.work_dir, filename, meta, True, True)
-        self.logger.info(f'Interrupted at iter {self.iter}: saved {path} and latest.pth; continue with resume_from={path}')
-    self.call_hook('after_run')
-
-BaseRunner._stop_and_save, BaseRunner.request_stop = _stop_and_save, _request_stop
-
 # %% ../../nbs/31_runner.runner.ipynb #842cb793
 def _check_workflow(runner, data_loaders, workflow):
     if not isinstance(data_loaders, list): raise TypeError(f'data_loaders must be a list, got {type(data_loaders).__name__}')
@@ -355,7 +252,7 @@ class IterBasedRunner(BaseRunner):
         train_loader = next((l for l, (m, _) in zip(loaders, workflow) if m == 'train'), None)
         self._apply_resume_state(train_loader)
         self._stop_requested, self._boundary = False, train_loader.state_dict() if train_loader else None
-        with _graceful_sigint(self):
+        with self._graceful_sigint():
             try: self._loop(loaders, workflow, **kwargs)
             except KeyboardInterrupt: self._stop_requested = True
         if self._stop_requested: return self._stop_and_save(f'iter_{self.iter}.pth')
@@ -413,7 +310,7 @@ class EpochBasedRunner(BaseRunner):
         self.call_hook('before_run')
         if 'rng_state' in self._resume_state: set_rng_state(self._resume_state.pop('rng_state'))
         self._stop_requested = False
-        with _graceful_sigint(self):
+        with self._graceful_sigint():
             try:
                 while self.epoch < self._max_epochs:
                     for loader, (mode, epochs) in zip(data_loaders, workflow):
