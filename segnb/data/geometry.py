@@ -240,10 +240,10 @@ class RandomCrop:
 
     def balanced(self, seg):
         "True when the crop holds ≥ 2 classes and none covers `cat_max_ratio` of the labelled pixels."
-        cnt = torch.bincount(seg.reshape(-1), minlength=256)
+        cnt = torch.bincount(seg.reshape(-1), minlength=256).numpy()    # 256 counts: numpy is quicker than torch here
         if 0 <= self.ignore_index < 256: cnt[self.ignore_index] = 0
         cnt = cnt[cnt > 0]
-        return len(cnt) > 1 and cnt.max().item() / cnt.sum().item() < self.cat_max_ratio
+        return len(cnt) > 1 and cnt.max() / cnt.sum() < self.cat_max_ratio
 
     def __call__(self, results):
         img = get_img(results)
