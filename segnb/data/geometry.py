@@ -49,6 +49,8 @@ def read_bytes(filename, what='image'):
     from torchvision.io import read_file
     return read_file(filename)
 
+_BGR = torch.tensor([2, 1, 0])
+
 def decode_bgr(filename, color_type='color'):
     "Decode `filename` into a `[C, H, W]` uint8 tensor: BGR for `'color'`, 1 channel for `'grayscale'`."
     data = read_bytes(filename)
@@ -58,7 +60,8 @@ def decode_bgr(filename, color_type='color'):
         raise BadImageError(f'cannot decode image {filename!r} ({e}). The file is truncated or not an image: '
                             f're-create it, or drop it from the split; CustomDataset(skip_bad_files=True) skips such '
                             f'files with a warning') from e
-    return img.permute(1, 2, 0).flip(-1).permute(2, 0, 1) if color_type == 'color' else img
+    if color_type != 'color': return img
+    return img.permute(1, 2, 0).index_select(2, _BGR).permute(2, 0, 1)   # index_select: 0.3 ms here, flip 0.5 ms
 
 # %% ../../nbs/24_data.geometry.ipynb #18d610ad
 @PIPELINES.register_module()
