@@ -1,4 +1,5 @@
 "RandomRotate / imrotate: bit-exact against mmcv 1.7.2 + OpenCV in the mmseg venv, and against hand-computed facts."
+import os, pickle, subprocess, sys, tempfile
 import numpy as np, pytest, torch
 from segnb.data.warp import imrotate, warp_affine, cv_rotation_matrix
 from segnb.data.transforms import Compose, RandomRotate
@@ -36,9 +37,10 @@ for k in inp['cases']:
 '''
 
 
-def ours(k, img):
+def ours(k, img, opencv=5):
     t = torch.from_numpy(img).permute(2, 0, 1)
-    return imrotate(t if t.shape[0] == 3 else t[0], k['angle'], k['center'], border_value=k['pad'], auto_bound=k['auto_bound'])
+    return imrotate(t if t.shape[0] == 3 else t[0], k['angle'], k['center'], border_value=k['pad'],
+                    auto_bound=k['auto_bound'], opencv=opencv)
 
 
 def as_hwc(t):
@@ -51,17 +53,65 @@ def as_hwc(t):
 def test_imrotate_bit_exact_vs_mmcv():
     cases = list(rotate_cases(400))
     ref = run_mmseg(MMCV_ROTATE, cases=cases)['r']
+    measured = compare(cases, ref, opencv=5)
+    # measured here (mmcv 1.7.2 with OpenCV 5.0.0 on x86 AVX2): (0, 0, 0.0). Other builds (ARM, OpenCV 4.x) differ.
+    assert measured == (0, 0, 0.), measured
+
+
+OPENCV4 = os.environ.get('SEGNB_OPENCV4_PYTHON')      # a python with numpy and opencv-python 4.x (no mmcv needed)
+
+CV4_ROTATE = """
+import pickle, sys, numpy as np, cv2
+assert cv2.__version__.startswith('4.'), cv2.__version__
+def imrotate(img, angle, center, border_value, interp, auto_bound):     # mmcv 1.7.2's imrotate, line for line
+    h, w = img.shape[:2]
+    if center is None: center = ((w - 1) * 0.5, (h - 1) * 0.5)
+    m = cv2.getRotationMatrix2D(center, -angle, 1.0)
+    if auto_bound:
+        cos, sin = np.abs(m[0, 0]), np.abs(m[0, 1]); nw, nh = h * sin + w * cos, h * cos + w * sin
+        m[0, 2] += (nw - w) * 0.5; m[1, 2] += (nh - h) * 0.5; w, h = int(np.round(nw)), int(np.round(nh))
+    return cv2.warpAffine(img, m, (w, h), flags=interp, borderMode=cv2.BORDER_CONSTANT, borderValue=border_value)
+cases = pickle.load(open(sys.argv[1], 'rb'))
+out = []
+for k in cases:
+    img = k['img'] if k['img'].shape[2] == 3 else k['img'][..., 0]
+    a = (k['angle'], k['center'])
+    r = dict(img=imrotate(img, *a, k['pad'], cv2.INTER_LINEAR, k['auto_bound']),
+             seg=imrotate(k['seg'], *a, 255, cv2.INTER_NEAREST, k['auto_bound']))
+    if k['fimg']: r['fimg'] = imrotate(img.astype(np.float32), *a, k['pad'], cv2.INTER_LINEAR, k['auto_bound'])
+    out.append(r)
+pickle.dump(out, open(sys.argv[2], 'wb'))
+"""
+
+
+def compare(cases, ref, opencv):
+    "(mask pixels differing, max image difference, max float-image difference) of segnb's imrotate against `ref`."
     seg_bad = img_diff = float_diff = 0
     for k, r in zip(cases, ref):
-        seg = imrotate(torch.from_numpy(k['seg']), k['angle'], k['center'], border_value=255, interpolation='nearest',
-                       auto_bound=k['auto_bound']).numpy()
-        img = as_hwc(ours(k, k['img']))
+        kw = dict(auto_bound=k['auto_bound'], opencv=opencv)
+        seg = imrotate(torch.from_numpy(k['seg']), k['angle'], k['center'], border_value=255, interpolation='nearest', **kw).numpy()
+        img = as_hwc(ours(k, k['img'], opencv))
         assert seg.shape == r['seg'].shape and img.shape == r['img'].shape, (k['angle'], k['img'].shape)
         seg_bad += int((seg != r['seg']).sum())
         img_diff = max(img_diff, int(np.abs(img.astype(int) - r['img']).max(initial=0)))
-        if k['fimg']: float_diff = max(float_diff, float(np.abs(as_hwc(ours(k, k['img'].astype(np.float32))) - r['fimg']).max(initial=0)))
-    # measured here (mmcv 1.7.2, OpenCV 5.0.0, x86 AVX2): 0, 0, 0.0. Another OpenCV build (4.x fixed point, ARM) differs.
-    assert (seg_bad, img_diff, float_diff) == (0, 0, 0.), (seg_bad, img_diff, float_diff)
+        if k['fimg']:
+            fimg = as_hwc(ours(k, k['img'].astype(np.float32), opencv))
+            float_diff = max(float_diff, float(np.abs(fimg - r['fimg']).max(initial=0)))
+    return seg_bad, img_diff, float_diff
+
+
+@pytest.mark.skipif(not OPENCV4, reason='set SEGNB_OPENCV4_PYTHON to a python with numpy and opencv-python 4.x')
+def test_imrotate_opencv4_bit_exact():
+    cases = list(rotate_cases(300, seed=4))
+    with tempfile.TemporaryDirectory() as d:
+        i, o, script = (os.path.join(d, n) for n in ('in.pkl', 'out.pkl', 'cv4.py'))
+        with open(i, 'wb') as f: pickle.dump(cases, f)
+        with open(script, 'w') as f: f.write(CV4_ROTATE)
+        subprocess.run([OPENCV4, script, i, o], check=True, timeout=300)
+        with open(o, 'rb') as f: ref = pickle.load(f)
+    # measured here against OpenCV 4.10.0: 0, 0, 0.0; the default (OpenCV 5) arithmetic differs from 4.x by up to 7 levels
+    assert compare(cases, ref, opencv=4) == (0, 0, 0.)
+    assert compare(cases, ref, opencv=5)[1] > 0
 
 
 MMSEG_ROTATE = '''
@@ -100,8 +150,9 @@ def test_random_rotate_same_draws_and_pixels_as_mmseg(shape):
 def test_quarter_turns_are_rot90(size):
     img = torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
     for angle, k in ((90, -1), (-90, 1), (180, 2), (270, 1), (-180, 2)):
-        for interp in ('bilinear', 'nearest'):
-            assert torch.equal(imrotate(img, angle, interpolation=interp), torch.rot90(img, k, (1, 2))), (size, angle, interp)
+        for interp, opencv in ((i, o) for i in ('bilinear', 'nearest') for o in (4, 5)):
+            out = imrotate(img, angle, interpolation=interp, opencv=opencv)
+            assert torch.equal(out, torch.rot90(img, k, (1, 2))), (size, angle, interp, opencv)
 
 
 @pytest.mark.parametrize('h,w', [(6, 10), (7, 13), (10, 6), (4, 12)])
@@ -117,8 +168,8 @@ def test_quarter_turn_of_a_rectangle(h, w):
 
 def test_masks_hold_only_their_labels_and_the_pad_value():
     seg = torch.randint(0, 5, (41, 30), dtype=torch.uint8)
-    for angle in np.linspace(-180, 180, 37):
-        out = imrotate(seg, float(angle), border_value=255, interpolation='nearest')
+    for angle, opencv in ((a, o) for a in np.linspace(-180, 180, 37) for o in (4, 5)):
+        out = imrotate(seg, float(angle), border_value=255, interpolation='nearest', opencv=opencv)
         assert set(out.unique().tolist()) <= {0, 1, 2, 3, 4, 255}
         vals, counts = torch.unique(out, return_counts=True)
         assert (counts[vals < 5].sum() > 0.5 * seg.numel())
@@ -156,5 +207,7 @@ def test_errors_name_the_problem():
         Compose([dict(type='RandomRotate', prob=1., degree=10, center=(1, 2), auto_bound=True)])
     with pytest.raises(ValueError, match="interpolation must be 'bilinear' or 'nearest', got 'bicubic'"):
         warp_affine(torch.zeros(4, 4), cv_rotation_matrix((1, 1), 10), (4, 4), 'bicubic')
+    with pytest.raises(ValueError, match='opencv must be 4 or 5'):
+        imrotate(torch.zeros(4, 4), 10, opencv=3)
     with pytest.raises(AssertionError, match=r'degree -3 should be positive'):
         RandomRotate(prob=1., degree=-3)
