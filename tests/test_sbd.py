@@ -3,6 +3,7 @@ import os, shutil, struct, sys, zlib
 import numpy as np, pytest
 from PIL import Image
 from data_trees import make_voc
+from mmseg_venv import needs_mmseg, run_mmseg
 from segnb.config import Config
 from segnb.data.datasets import ConcatDataset
 from segnb.data.loader import build_dataset
@@ -189,3 +190,53 @@ def test_convert_checks_counts_and_paths_first(tmp_path):
     os.remove(f'{voc}/ImageSets/Segmentation/val.txt')
     with pytest.raises(FileNotFoundError, match=r"split file .*val.txt' does not exist"):
         convert_voc_aug(str(tmp_path / 'VOCdevkit'), sbd)
+
+
+def test_segmentation_is_what_mmseg_reads():
+    "mmseg's voc_aug.py takes `loadmat(f)['GTcls'][0]['Segmentation'][0].astype(np.uint8)`: the same array."
+    sio = pytest.importorskip('scipy.io')
+    ref = sio.loadmat(FIXTURE)['GTcls'][0]['Segmentation'][0].astype(np.uint8)
+    np.testing.assert_array_equal(sbd_segmentation(FIXTURE), ref)
+
+
+MMSEG_VOC_AUG = '''
+import importlib.util, os, sys, types, numpy as np, mmseg
+from PIL import Image
+spec = importlib.util.spec_from_file_location('sbd', inp['sbd_py']); sbd = importlib.util.module_from_spec(spec); spec.loader.exec_module(sbd)
+def loadmat(path):     # scipy is not in the venv: hand mmseg the struct layout scipy.io.loadmat returns
+    s = np.empty((1, 1), dtype=[('Segmentation', object)]); s[0, 0] = (sbd.read_mat(path)['GTcls']['Segmentation'],)
+    return {'GTcls': s}
+scipy = types.ModuleType('scipy'); scipy.io = types.ModuleType('scipy.io'); scipy.io.loadmat = loadmat
+sys.modules.update({'scipy': scipy, 'scipy.io': scipy.io})
+tool = os.path.join(os.path.dirname(mmseg.__file__), '.mim', 'tools', 'convert_datasets', 'voc_aug.py')
+spec = importlib.util.spec_from_file_location('voc_aug', tool); va = importlib.util.module_from_spec(spec)
+sys.modules['voc_aug'] = va          # its worker pool pickles voc_aug.convert_mat by name
+spec.loader.exec_module(va)
+va.AUG_LEN = inp['aug_len']            # mmseg asserts the full 10,582; this tree is a miniature
+sys.argv = ['voc_aug.py', inp['devkit'], inp['aug']]
+va.main()
+sets = os.path.join(inp['devkit'], 'VOC2012', 'ImageSets', 'Segmentation')
+out['lists'] = {n: open(os.path.join(sets, n)).read().split() for n in ('trainaug.txt', 'aug.txt')}
+d = os.path.join(inp['devkit'], 'VOC2012', 'SegmentationClassAug')
+out['masks'] = {f: np.array(Image.open(os.path.join(d, f))) for f in sorted(os.listdir(d))}
+'''
+
+
+@needs_mmseg
+def test_same_lists_and_masks_as_mmseg_script(tmp_path):
+    "mmseg's own tools/convert_datasets/voc_aug.py on one copy of a miniature tree, segnb's converter on another."
+    trees = []
+    for side in ('mmseg', 'segnb'):
+        root = tmp_path / side
+        make_voc(root, train=('2007_000032', '2007_000039'), val=('2007_000033',), aug=(), size=(37, 50))
+        trees.append((str(root / 'VOCdevkit'), make_sbd(root, ['2007_000039', '2008_000002', '2008_000003'], ['2007_000033', '2008_000008'], {})))
+    import segnb.data.sbd as sbd_module
+    ref = run_mmseg(MMSEG_VOC_AUG, sbd_py=sbd_module.__file__, devkit=trees[0][0], aug=trees[0][1], aug_len=5)
+    r = convert_voc_aug(*trees[1], expected_len=None)
+    sets = os.path.join(trees[1][0], 'VOC2012', 'ImageSets', 'Segmentation')
+    for name in ('trainaug.txt', 'aug.txt'):
+        ours = open(os.path.join(sets, name)).read().split()
+        assert sorted(ref['lists'][name]) == ours, name          # same names; mmseg's order is Python's set order
+    assert sorted(ref['masks']) == sorted(os.listdir(r['out_dir'])) and len(ref['masks']) == 5
+    for f, mask in ref['masks'].items():
+        np.testing.assert_array_equal(np.array(Image.open(os.path.join(r['out_dir'], f))), mask)
