@@ -5,18 +5,18 @@
 # %% auto #0
 __all__ = ['AUG_LEN', 'MatFileError', 'mat_byte_order', 'data_elements', 'element_numbers', 'read_matrix', 'read_mat',
            'sbd_segmentation', 'read_names', 'voc_aug_lists', 'voc_palette_256', 'convert_mat', 'convert_voc_aug',
-           'voc_aug_parser', 'voc_aug_main']
+           'download_sbd', 'voc_aug_parser', 'voc_aug_main']
 
-# %% ../../nbs/28_data.sbd.ipynb #67c2c190
+# %% ../../nbs/28_data.sbd.ipynb #02b7629b
 import os, os.path as osp, struct, zlib, argparse
 from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
-# %% ../../nbs/28_data.sbd.ipynb #23cd4dac
+# %% ../../nbs/28_data.sbd.ipynb #2450558b
 class MatFileError(ValueError):
     "A MAT-file this reader cannot read; the message names the file and says why."
 
-# %% ../../nbs/28_data.sbd.ipynb #4eb61078
+# %% ../../nbs/28_data.sbd.ipynb #3309806f
 MI_DTYPES = {1: 'i1', 2: 'u1', 3: 'i2', 4: 'u2', 5: 'i4', 6: 'u4', 7: 'f4', 9: 'f8', 12: 'i8', 13: 'u8', 16: 'u1'}
 MI_MATRIX, MI_COMPRESSED = 14, 15
 MX_CELL, MX_STRUCT, MX_CHAR, MX_SPARSE = 1, 2, 4, 5
@@ -24,7 +24,7 @@ MX_DTYPES = {6: 'f8', 7: 'f4', 8: 'i1', 9: 'u1', 10: 'i2', 11: 'u2', 12: 'i4', 1
 MX_NAMES = {3: 'MATLAB object', 16: 'function handle', 17: 'opaque object (string, table, datetime...)'}
 HDF5_SIGNATURE = b'\x89HDF\r\n\x1a\n'
 
-# %% ../../nbs/28_data.sbd.ipynb #2f84ef27
+# %% ../../nbs/28_data.sbd.ipynb #b90b0d48
 def mat_byte_order(buf, path):
     "`'<'` or `'>'` from a MAT-file's 128-byte header; a `MatFileError` for v7.3 (HDF5), v4 and non-MAT files."
     if bytes(buf[512:520]) == HDF5_SIGNATURE or bytes(buf[:19]) == b'MATLAB 7.3 MAT-file':
@@ -37,7 +37,7 @@ def mat_byte_order(buf, path):
                            f'something else renamed to .mat?')
     return order
 
-# %% ../../nbs/28_data.sbd.ipynb #6acd3baa
+# %% ../../nbs/28_data.sbd.ipynb #891ef91f
 def data_elements(buf, order, path, pos=0):
     "Yield `(type, payload)` for each data element of `buf` from `pos`, unpacking compressed ones."
     while pos + 8 <= len(buf):
@@ -58,7 +58,7 @@ def element_numbers(t, payload, order, path='?'):
     if t not in MI_DTYPES: raise MatFileError(f'{path}: expected numbers, found data element type {t}')
     return np.frombuffer(payload, np.dtype(order + MI_DTYPES[t]))
 
-# %% ../../nbs/28_data.sbd.ipynb #15a03e16
+# %% ../../nbs/28_data.sbd.ipynb #fb2e0a4b
 def _dense(subs, dims, logical, cls, order, path):
     real = element_numbers(*next(subs), order, path)
     return real.astype(bool if logical else MX_DTYPES[cls]).reshape(dims, order='F')
@@ -78,7 +78,7 @@ def _sparse(subs, dims, logical, order, path):
     out[ir[:nnz], cols] = element_numbers(*pr, order, path)[:nnz] if pr is not None else True
     return out
 
-# %% ../../nbs/28_data.sbd.ipynb #acda4715
+# %% ../../nbs/28_data.sbd.ipynb #8935752d
 def read_matrix(payload, order, path):
     "`(name, value)` of one `miMATRIX` element: numeric/logical/char/sparse arrays, cells and structs."
     if len(payload) == 0: return '', np.zeros((0, 0))
@@ -118,7 +118,7 @@ def _struct(subs, dims, order, path):
     for i in range(len(items)): items[i] = dict(zip(fields, _matrices(subs, len(fields), order, path)))
     return items[0] if items.shape == (1,) else items.reshape(dims, order='F')
 
-# %% ../../nbs/28_data.sbd.ipynb #03055c45
+# %% ../../nbs/28_data.sbd.ipynb #d4634856
 def read_mat(path):
     "The variables of a MATLAB v5/v7 MAT-file as a dict of name → value (see `read_matrix` for the value types)."
     with open(path, 'rb') as f: buf = memoryview(f.read())
@@ -133,7 +133,7 @@ def read_mat(path):
         raise MatFileError(f'{path} is truncated or corrupt ({type(e).__name__}: {e}); re-extract it') from e
     return out
 
-# %% ../../nbs/28_data.sbd.ipynb #d1769a4b
+# %% ../../nbs/28_data.sbd.ipynb #e368ec12
 def sbd_segmentation(mat_path):
     "The class mask (`GTcls.Segmentation`, uint8 H×W) of one SBD `dataset/cls/*.mat` file."
     data = read_mat(mat_path)
@@ -146,7 +146,7 @@ def sbd_segmentation(mat_path):
     if seg.ndim != 2: raise MatFileError(f'{mat_path}: GTcls.Segmentation has shape {seg.shape}, expected H×W')
     return seg.astype(np.uint8)
 
-# %% ../../nbs/28_data.sbd.ipynb #1eb1053d
+# %% ../../nbs/28_data.sbd.ipynb #752ffa59
 AUG_LEN = 10582   # VOC 2012 train + SBD train + SBD val, minus VOC 2012 val: mmseg's trainaug size
 
 def read_names(path):
@@ -159,7 +159,7 @@ def voc_aug_lists(voc_train, voc_val, sbd_train, sbd_val):
     sbd = set(sbd_train) | set(sbd_val)
     return sorted((set(voc_train) | sbd) - set(voc_val)), sorted(sbd - set(voc_train) - set(voc_val))
 
-# %% ../../nbs/28_data.sbd.ipynb #c3806285
+# %% ../../nbs/28_data.sbd.ipynb #227dda50
 def voc_palette_256():
     "VOC's 256-colour map (index 255, the border label, is cream (224, 224, 192)), as VOC's own PNGs use."
     from segnb.vis import voc_palette
@@ -172,7 +172,7 @@ def convert_mat(mat_path, out_dir):
     save_index_mask(sbd_segmentation(mat_path), out, voc_palette_256())
     return out
 
-# %% ../../nbs/28_data.sbd.ipynb #83725f46
+# %% ../../nbs/28_data.sbd.ipynb #6756dbeb
 def _check_counts(trainaug, aug, voc_train, expected_len):
     if expected_len is None: return
     if len(trainaug) != expected_len or len(aug) != expected_len - len(set(voc_train)):
@@ -202,7 +202,24 @@ def convert_voc_aug(devkit_path, aug_path, out_dir=None, nproc=1, expected_len=A
         with open(osp.join(sets, name), 'w') as f: f.writelines(n + '\n' for n in names)
     return dict(masks=len(mats), trainaug=len(trainaug), aug=len(aug), out_dir=out_dir)
 
-# %% ../../nbs/28_data.sbd.ipynb #74f6c7a3
+# %% ../../nbs/28_data.sbd.ipynb #8b57d7d7
+def download_sbd(root='data/VOCaug', archive=None, md5='auto'):
+    "Download (or, given a local `archive`, verify and extract) SBD's `benchmark.tgz` into `root`; returns `root/benchmark_RELEASE`."
+    from torchvision.datasets import SBDataset
+    from torchvision.datasets.utils import download_and_extract_archive, extract_archive, check_integrity
+    os.makedirs(root, exist_ok=True)
+    if archive is None: download_and_extract_archive(SBDataset.url, root, filename=SBDataset.filename, md5=SBDataset.md5)
+    else:
+        if md5 == 'auto': md5 = SBDataset.md5 if osp.basename(archive) == SBDataset.filename else None
+        if md5 is not None and not check_integrity(archive, md5):
+            raise ValueError(f'{archive} does not have md5 {md5}: the download is incomplete or corrupt, fetch it again')
+        extract_archive(archive, root)
+    path = osp.join(root, 'benchmark_RELEASE')
+    if not osp.isdir(osp.join(path, 'dataset', 'cls')):
+        raise FileNotFoundError(f'{path} lacks dataset/cls after extracting: is this SBD\'s benchmark.tgz?')
+    return path
+
+# %% ../../nbs/28_data.sbd.ipynb #2e2d4fcb
 def voc_aug_parser(parser=None):
     "Add the converter's arguments (mmseg's `voc_aug.py` ones, plus `--no-check`) to `parser` and return it."
     p = parser or argparse.ArgumentParser(prog='segnb voc-aug', description='Convert SBD masks for the VOC-aug configs '
@@ -221,5 +238,5 @@ def voc_aug_main(argv=None):
     print(f"wrote {r['masks']} masks to {r['out_dir']}; trainaug.txt lists {r['trainaug']} images, aug.txt {r['aug']}")
     return r
 
-# %% ../../nbs/28_data.sbd.ipynb #e4e24803
+# %% ../../nbs/28_data.sbd.ipynb #ec54027c
 main = voc_aug_main   # kept out of `__all__` so it never shadows `segnb.cli.main`
