@@ -127,6 +127,91 @@ def test_bad_arguments(kw, match):
     with pytest.raises((KeyError, ValueError, TypeError, NotImplementedError), match=match): ResNet(**kw)
 
 
+# ---- activation recomputation in training (recompute_stages, recompute_norm_act) ----
+
+def _train_once(net, x, seed=0):
+    "Outputs, input gradient, parameter gradients and BN buffers after one training forward/backward."
+    torch.manual_seed(seed)
+    x = x.clone().requires_grad_()
+    outs = net.train()(x)
+    sum((o ** 2).mean() for o in outs).backward()
+    return ([o.detach() for o in outs] + [x.grad], {n: p.grad for n, p in net.named_parameters()},
+            {k: v.clone() for k, v in net.state_dict().items() if 'running' in k or 'num_batches' in k})
+
+
+@pytest.mark.parametrize('setting', [{}, dict(recompute_stages=4), dict(recompute_stages=0, recompute_norm_act=True),
+                                     dict(recompute_stages=1, recompute_norm_act=True, norm_eval=True),
+                                     dict(with_cp=True, recompute_norm_act=True)])
+def test_recomputation_trains_like_storing_everything(setting):
+    """Outputs and gradients equal, BN running statistics bit for bit and counted once, over two steps."""
+    kw = dict(depth=50, stem_channels=16, base_channels=8, contract_dilation=True, **D8)
+    torch.manual_seed(0)
+    ref = ResNetV1c(**kw, recompute_stages=-1, norm_eval=setting.get('norm_eval', False))
+    for m in ref.modules():
+        if isinstance(m, nn.BatchNorm2d): nn.init.uniform_(m.weight, .5, 1.5); nn.init.uniform_(m.bias, -.1, .1)
+    net = ResNetV1c(**kw, **setting); net.load_state_dict(ref.state_dict())
+    for step in range(2):
+        x = torch.randn(2, 3, 40, 40)
+        (ta, ga, ba), (tb, gb, bb) = _train_once(net, x), _train_once(ref, x)
+        for a, b in zip(ta, tb): torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+        for n in ga: torch.testing.assert_close(ga[n], gb[n], rtol=1e-5, atol=1e-6, msg=n)
+        for k in ba: assert torch.equal(ba[k], bb[k]), (step, k)
+    assert int(net.layer1[0].bn1.num_batches_tracked) == (0 if setting.get('norm_eval') else 2)
+
+
+def test_recomputation_only_in_training_with_grad():
+    from unittest import mock
+    net = ResNetV1c(depth=18, recompute_stages=4, recompute_norm_act=True, **D8)
+    x = torch.randn(2, 3, 32, 32)
+    with mock.patch.object(torch.utils.checkpoint, 'checkpoint', side_effect=AssertionError('checkpoint called')) as ck:
+        net.eval()(x)
+        with torch.no_grad(): net.train()(x)
+        assert ck.call_count == 0
+        with pytest.raises(AssertionError, match='checkpoint called'): net.train()(x)
+    frozen = ResNetV1c(depth=18, frozen_stages=4, recompute_stages=4, **D8).train()    # nothing needs a gradient
+    with mock.patch.object(torch.utils.checkpoint, 'checkpoint', side_effect=AssertionError('checkpoint called')):
+        frozen(torch.randn(2, 3, 32, 32))
+
+
+def test_recompute_settings_keep_state_dict_and_validate():
+    keys = list(ResNetV1c(depth=50, recompute_stages=-1).state_dict())
+    assert list(ResNetV1c(depth=50, recompute_stages=4, recompute_norm_act=True).state_dict()) == keys
+    for bad in (5, -2, 1.5):
+        with pytest.raises(ValueError, match=r'recompute_stages must be an int from -1 \(store everything\) to num_stages=4'):
+            ResNet(50, recompute_stages=bad)
+
+
+def test_pspnet_train_steps_identical_with_default_recomputation():
+    """The PSPNet-R50-D8 config (the RSS benchmark's model) at 64x64: two SGD steps give the same losses, weights
+    and BN statistics with the default recomputation as with none."""
+    import json
+    from segnb.config import Config
+    from segnb.models.segmentors import build_segmentor
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'segnb', 'configs', '_base_',
+                        'models', 'pspnet_r50-d8.py')
+    cfg = json.loads(json.dumps(Config.fromfile(path).model).replace('"SyncBN"', '"BN"'))
+    cfg['pretrained'] = None
+    torch.manual_seed(0)
+    models = [build_segmentor(cfg), build_segmentor(dict(cfg, backbone=dict(cfg['backbone'], recompute_stages=-1)))]
+    models[1].load_state_dict(models[0].state_dict())
+    g = torch.Generator().manual_seed(0)
+    data = dict(img=torch.randn(2, 3, 64, 64, generator=g), gt_semantic_seg=torch.randint(0, 19, (2, 1, 64, 64), generator=g),
+                img_metas=[dict(ori_shape=(64, 64, 3), img_shape=(64, 64, 3), pad_shape=(64, 64, 3), flip=False)] * 2)
+    losses = []
+    for m in models:
+        m.train(); opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+        for step in range(2):
+            torch.manual_seed(step)                        # same dropout masks
+            out = m.train_step(data, opt); opt.zero_grad(); out['loss'].backward(); opt.step()
+            losses.append(out['log_vars']['loss'])
+    assert losses[:2] == pytest.approx(losses[2:], rel=1e-5)
+    sa, sb = models[0].state_dict(), models[1].state_dict()
+    for k in sa:
+        if 'num_batches' in k: assert torch.equal(sa[k], sb[k]), k
+        else: torch.testing.assert_close(sa[k], sb[k], rtol=1e-4, atol=1e-6, msg=k)
+    assert int(sa['backbone.stem.1.num_batches_tracked']) == 2
+
+
 # ---- mmseg 0.30 itself ----
 
 CASES = {
@@ -258,14 +343,17 @@ out.update(sd=sd, outs=[o.detach() for o in outs], grads={n: p.grad for n, p in 
 '''
 
 @needs_mmseg
-@pytest.mark.parametrize('with_cp', [False, True])
-def test_train_step_identical_to_mmseg(with_cp):
-    """Train mode (batch statistics), backward: same outputs, gradients and updated running statistics as mmseg."""
-    cfg = dict(CASES['v1c18_d8'], frozen_stages=1)
+@pytest.mark.parametrize('frozen_stages,setting', [
+    (1, dict(recompute_stages=-1)), (1, dict(with_cp=True)), (-1, {}),
+    (-1, dict(recompute_stages=0, recompute_norm_act=True))])
+def test_train_step_identical_to_mmseg(frozen_stages, setting):
+    """Train mode (batch statistics), backward: same outputs, gradients and updated running statistics as mmseg
+    (which stores everything), whatever segnb recomputes: nothing, with_cp blocks, the default stages, conv-only."""
+    cfg = dict(CASES['v1c18_d8'], frozen_stages=frozen_stages)
     x = torch.randn(2, 3, 48, 48)
     mm = run_mmseg(MM_TRAIN, cfg=cfg, x=x)
-    ours = MODELS.build(dict(cfg, with_cp=with_cp)); ours.load_state_dict(mm['sd'], strict=True); ours.train()
-    outs = ours(x.clone().requires_grad_(with_cp))
+    ours = MODELS.build(dict(cfg, **setting)); ours.load_state_dict(mm['sd'], strict=True); ours.train()
+    outs = ours(x.clone().requires_grad_(bool(setting.get('with_cp'))))
     sum((o ** 2).mean() for o in outs).backward()
     for a, b in zip(outs, mm['outs']): torch.testing.assert_close(a.detach(), b, rtol=1e-4, atol=1e-5)
     for n, p in ours.named_parameters():

@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['BasicBlock', 'Bottleneck', 'ResLayer', 'ResNet', 'torchvision_features', 'ResNetV1c', 'ResNetV1d', 'model_facts']
 
-# %% ../../nbs/11_models.resnet.ipynb #50ba44a6
+# %% ../../nbs/11_models.resnet.ipynb #e8922cd1
 import os, warnings
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, ExitStack
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
@@ -15,7 +15,7 @@ from ..registry import MODELS
 from .layers import build_conv_layer, build_norm_layer, kaiming_init, constant_init
 from ..checkpoint import load_checkpoint
 
-# %% ../../nbs/11_models.resnet.ipynb #d9431ac3
+# %% ../../nbs/11_models.resnet.ipynb #52c86774
 def _refuse_unsupported(dcn, plugins):
     "segnb's ResNet has no deformable convs or plugins: say so instead of building something different."
     if dcn is not None:
@@ -25,29 +25,60 @@ def _refuse_unsupported(dcn, plugins):
         raise NotImplementedError(f'ResNet: plugins={plugins!r} are not supported by segnb; use plugins=None')
 
 @contextmanager
-def _frozen_bn_stats(module):
-    "Batch norms of `module` still normalise with batch statistics, but their running statistics stay as they are."
-    bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+def _frozen_bn_stats(*modules):
+    "Batch norms in `modules` still normalise with batch statistics, but their running statistics stay as they are."
+    bns = [m for mod in modules for m in mod.modules()
+           if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
     saved = [(m.momentum, m.num_batches_tracked.clone()) for m in bns]
     for m in bns: m.momentum = 0.0          # running = 1 * running + 0 * batch: same ops, same saved tensors
     try: yield
     finally:
         for m, (momentum, n) in zip(bns, saved): m.momentum = momentum; m.num_batches_tracked.copy_(n)
 
+def _worth_recomputing(x, modules):
+    "Training with grad enabled, and the input or a parameter of `modules` needs a gradient."
+    return (torch.is_grad_enabled() and all(m.training for m in modules)
+            and (x.requires_grad or any(p.requires_grad for m in modules for p in m.parameters())))
+
+def _recomputed(fn, x, modules):
+    "`fn(x)`, keeping only `x` for the backward pass, which runs `fn` again (BN running statistics untouched)."
+    if not _worth_recomputing(x, modules): return fn(x)
+    return cp.checkpoint(fn, x, use_reentrant=False, context_fn=lambda: (nullcontext(), _frozen_bn_stats(*modules)))
+
+def _keep_conv_outputs(ctx, op, *args, **kwargs):
+    "Selective checkpointing policy: store what convolutions return, recompute everything else (norm, ReLU, add)."
+    return cp.CheckpointPolicy.MUST_SAVE if op is torch.ops.aten.convolution.default else cp.CheckpointPolicy.PREFER_RECOMPUTE
+
+@contextmanager
+def _entered(*cms):
+    "Enter several context managers in order (exit in reverse)."
+    with ExitStack() as stack:
+        for c in cms: stack.enter_context(c)
+        yield
+
+def _conv_outputs_only(block):
+    "Checkpoint contexts for a block that keeps only its conv outputs; its recomputation leaves BN statistics alone."
+    fwd, rec = cp.create_selective_checkpoint_contexts(_keep_conv_outputs)
+    return fwd, _entered(_frozen_bn_stats(block), rec)
+
 def _run_block(block, x):
-    "Run `block._inner_forward(x)` (through gradient checkpointing when `with_cp`), then the final ReLU."
+    "The block's residual function and final ReLU: plain, fully checkpointed (`with_cp`) or keeping conv outputs only."
     if block.with_cp and x.requires_grad:
         out = cp.checkpoint(block._inner_forward, x, use_reentrant=False,
                             context_fn=lambda: (nullcontext(), _frozen_bn_stats(block)))
-    else: out = block._inner_forward(x)
-    return block.relu(out)
+        return block.relu(out)
+    if block.recompute_norm_act and _worth_recomputing(x, [block]):
+        return cp.checkpoint(lambda t: block.relu(block._inner_forward(t)), x, use_reentrant=False,
+                             context_fn=lambda: _conv_outputs_only(block))
+    return block.relu(block._inner_forward(x))
 
-# %% ../../nbs/11_models.resnet.ipynb #ece23f6d
+# %% ../../nbs/11_models.resnet.ipynb #9a87b8ee
 class BasicBlock(nn.Module):
     "Two 3x3 convs with a shortcut (ResNet-18/34), named as mmseg names them."
     expansion = 1
     def __init__(self, inplanes, planes, stride=1, dilation=1, downsample=None, style='pytorch', with_cp=False,
-                 conv_cfg=None, norm_cfg=dict(type='BN'), dcn=None, plugins=None, init_cfg=None):
+                 conv_cfg=None, norm_cfg=dict(type='BN'), dcn=None, plugins=None, init_cfg=None,
+                 recompute_norm_act=False):
         super().__init__()
         _refuse_unsupported(dcn, plugins)
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, planes, postfix=1)
@@ -59,6 +90,7 @@ class BasicBlock(nn.Module):
         self.add_module(self.norm2_name, norm2)
         self.relu = nn.ReLU(inplace=True)
         self.downsample, self.stride, self.dilation, self.with_cp = downsample, stride, dilation, with_cp
+        self.recompute_norm_act = recompute_norm_act
 
     norm1 = property(lambda self: getattr(self, self.norm1_name))
     norm2 = property(lambda self: getattr(self, self.norm2_name))
@@ -70,12 +102,13 @@ class BasicBlock(nn.Module):
 
     def forward(self, x): return _run_block(self, x)
 
-# %% ../../nbs/11_models.resnet.ipynb #d9f320b1
+# %% ../../nbs/11_models.resnet.ipynb #65f7df6a
 class Bottleneck(nn.Module):
     "1x1 reduce, 3x3 (strided and dilated), 1x1 expand (x4), with a shortcut; mmseg's names."
     expansion = 4
     def __init__(self, inplanes, planes, stride=1, dilation=1, downsample=None, style='pytorch', with_cp=False,
-                 conv_cfg=None, norm_cfg=dict(type='BN'), dcn=None, plugins=None, init_cfg=None):
+                 conv_cfg=None, norm_cfg=dict(type='BN'), dcn=None, plugins=None, init_cfg=None,
+                 recompute_norm_act=False):
         super().__init__()
         if style not in ('pytorch', 'caffe'): raise ValueError(f"Bottleneck style must be 'pytorch' or 'caffe', got {style!r}")
         _refuse_unsupported(dcn, plugins)
@@ -93,7 +126,7 @@ class Bottleneck(nn.Module):
         self.conv3 = build_conv_layer(conv_cfg, planes, planes * self.expansion, kernel_size=1, bias=False)
         self.add_module(self.norm3_name, norm3)
         self.relu = nn.ReLU(inplace=True)
-        self.downsample = downsample
+        self.downsample, self.recompute_norm_act = downsample, recompute_norm_act
 
     norm1 = property(lambda self: getattr(self, self.norm1_name))
     norm2 = property(lambda self: getattr(self, self.norm2_name))
@@ -108,7 +141,7 @@ class Bottleneck(nn.Module):
 
     def forward(self, x): return _run_block(self, x)
 
-# %% ../../nbs/11_models.resnet.ipynb #39c3b36a
+# %% ../../nbs/11_models.resnet.ipynb #9839e4ef
 def _downsample(block, inplanes, planes, stride, avg_down, conv_cfg, norm_cfg):
     "The shortcut of a stage's first block, or `None` when shapes already match."
     if stride == 1 and inplanes == planes * block.expansion: return None
@@ -140,7 +173,7 @@ class ResLayer(nn.Sequential):
                          norm_cfg=norm_cfg, **kwargs) for d in dils[1:]]
         super().__init__(*layers)
 
-# %% ../../nbs/11_models.resnet.ipynb #0c23d3a7
+# %% ../../nbs/11_models.resnet.ipynb #694e7a96
 def _deep_stem(in_channels, stem_channels, conv_cfg, norm_cfg):
     "Three 3x3 conv-norm-ReLU (the first strided): the 9-module stem of ResNetV1c/V1d."
     mid, layers = stem_channels // 2, []
@@ -159,7 +192,13 @@ def _check_resnet_args(depth, arch, num_stages, strides, dilations, out_indices,
     if max(out_indices) >= num_stages:
         raise ValueError(f'ResNet out_indices={tuple(out_indices)} name a stage past num_stages={num_stages}')
 
-# %% ../../nbs/11_models.resnet.ipynb #b37e1b94
+def _check_recompute_stages(recompute_stages, num_stages):
+    "`recompute_stages` counts like `frozen_stages`: -1 nothing, 0 the stem, k the stem and stages 1..k."
+    if not (isinstance(recompute_stages, int) and -1 <= recompute_stages <= num_stages):
+        raise ValueError(f'ResNet recompute_stages must be an int from -1 (store everything) to num_stages={num_stages}, '
+                         f'got {recompute_stages!r}')
+
+# %% ../../nbs/11_models.resnet.ipynb #d90f97a6
 def _resolve_init_cfg(pretrained, init_cfg):
     "mmseg's rule: `pretrained` (deprecated) becomes `init_cfg=dict(type='Pretrained', checkpoint=pretrained)`."
     if pretrained is not None and init_cfg is not None:
@@ -173,7 +212,7 @@ def _resolve_init_cfg(pretrained, init_cfg):
                          f'checkpoint=...), got {init_cfg!r}')
     return init_cfg
 
-# %% ../../nbs/11_models.resnet.ipynb #0f75b146
+# %% ../../nbs/11_models.resnet.ipynb #d372bbe5
 @MODELS.register_module()
 class ResNet(nn.Module):
     "mmseg 0.x ResNet (V1b layout: stride on the 3x3) with dilation, deep stem, avg-down, freezing and norm_eval."
@@ -184,9 +223,11 @@ class ResNet(nn.Module):
                  dilations=(1, 1, 1, 1), out_indices=(0, 1, 2, 3), style='pytorch', deep_stem=False, avg_down=False,
                  frozen_stages=-1, conv_cfg=None, norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False,
                  dcn=None, stage_with_dcn=(False, False, False, False), plugins=None, multi_grid=None,
-                 contract_dilation=False, with_cp=False, zero_init_residual=True, pretrained=None, init_cfg=None):
+                 contract_dilation=False, with_cp=False, zero_init_residual=True, pretrained=None, init_cfg=None,
+                 recompute_stages=2, recompute_norm_act=False):
         super().__init__()
         _check_resnet_args(depth, self.arch_settings, num_stages, strides, dilations, out_indices, multi_grid)
+        _check_recompute_stages(recompute_stages, num_stages)
         _refuse_unsupported(dcn, plugins)
         self.init_cfg, self.pretrained = _resolve_init_cfg(pretrained, init_cfg), pretrained
         self.depth, self.stem_channels, self.base_channels, self.num_stages = depth, stem_channels, base_channels, num_stages
@@ -194,6 +235,7 @@ class ResNet(nn.Module):
         self.deep_stem, self.avg_down, self.frozen_stages, self.conv_cfg = deep_stem, avg_down, frozen_stages, conv_cfg
         self.norm_cfg, self.norm_eval, self.with_cp, self.zero_init_residual = norm_cfg, norm_eval, with_cp, zero_init_residual
         self.multi_grid, self.contract_dilation = multi_grid, contract_dilation
+        self.recompute_stages, self.recompute_norm_act = recompute_stages, recompute_norm_act
         self.block, stage_blocks = self.arch_settings[depth]
         self.stage_blocks = stage_blocks[:num_stages]
         self._make_stem_layer(in_channels, stem_channels)
@@ -217,6 +259,7 @@ class ResNet(nn.Module):
             layer = self.make_res_layer(block=self.block, inplanes=inplanes, planes=planes, num_blocks=num_blocks,
                 stride=self.strides[i], dilation=self.dilations[i], style=self.style, avg_down=self.avg_down,
                 with_cp=self.with_cp, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+                recompute_norm_act=self.recompute_norm_act and i >= self.recompute_stages,
                 multi_grid=self.multi_grid if i == len(self.stage_blocks) - 1 else None,
                 contract_dilation=self.contract_dilation)
             inplanes = planes * self.block.expansion
@@ -231,16 +274,23 @@ class ResNet(nn.Module):
     def _freeze_stages(self):
         "Put the stem and the first `frozen_stages` stages in eval mode with `requires_grad=False`."
         if self.frozen_stages < 0: return
-        stem = [self.stem] if self.deep_stem else [self.conv1, self.norm1]
-        for m in stem + [getattr(self, f'layer{i}') for i in range(1, self.frozen_stages + 1)]:
+        for m in self._stem_modules() + [getattr(self, f'layer{i}') for i in range(1, self.frozen_stages + 1)]:
             m.eval()
             for p in m.parameters(): p.requires_grad = False
 
-    def forward(self, x):
+    def _stem_modules(self): return [self.stem] if self.deep_stem else [self.conv1, self.norm1]
+
+    def _stem_forward(self, x):
         x = self.stem(x) if self.deep_stem else self.relu(self.norm1(self.conv1(x)))
-        x, outs = self.maxpool(x), []
+        return self.maxpool(x)
+
+    def forward(self, x):
+        "Stage outputs at `out_indices`; in training the stem and stages 1..`recompute_stages` keep only their input."
+        stem = self._stem_forward
+        x, outs = (_recomputed(stem, x, self._stem_modules()) if self.recompute_stages >= 0 else stem(x)), []
         for i, name in enumerate(self.res_layers):
-            x = getattr(self, name)(x)
+            layer = getattr(self, name)
+            x = _recomputed(layer, x, [layer]) if i < self.recompute_stages and not self.with_cp else layer(x)
             if i in self.out_indices: outs.append(x)
         return tuple(outs)
 
@@ -266,7 +316,7 @@ class ResNet(nn.Module):
             for m in self.modules():
                 if isinstance(m, self.block): constant_init(getattr(m, last), 0)
 
-# %% ../../nbs/11_models.resnet.ipynb #df54c3fd
+# %% ../../nbs/11_models.resnet.ipynb #e533df62
 def torchvision_features(tv_model, x):
     "The four stage outputs of a torchvision ResNet, by running its own modules in order."
     x = tv_model.maxpool(tv_model.relu(tv_model.bn1(tv_model.conv1(x))))
@@ -275,7 +325,7 @@ def torchvision_features(tv_model, x):
         x = getattr(tv_model, name)(x); outs.append(x)
     return tuple(outs)
 
-# %% ../../nbs/11_models.resnet.ipynb #c62b1ed2
+# %% ../../nbs/11_models.resnet.ipynb #bf365a33
 @MODELS.register_module()
 class ResNetV1c(ResNet):
     "ResNet with the deep stem (three 3x3 convs instead of one 7x7)."
@@ -286,7 +336,7 @@ class ResNetV1d(ResNet):
     "ResNet with the deep stem and average-pool downsampling in the shortcuts."
     def __init__(self, **kwargs): super().__init__(deep_stem=True, avg_down=True, **kwargs)
 
-# %% ../../nbs/11_models.resnet.ipynb #a655ba31
+# %% ../../nbs/11_models.resnet.ipynb #b65f0f02
 def model_facts(model, size=(512, 512), in_channels=3):
     "Parameters, forward GFLOPs (FlopCounterMode, 2 per multiply-add) and output shapes for a 1-image batch."
     from torch.utils.flop_counter import FlopCounterMode
