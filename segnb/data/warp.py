@@ -4,14 +4,14 @@
 
 # %% auto #0
 __all__ = ['AB_BITS', 'INTER_BITS', 'cv_rotation_matrix', 'invert_affine', 'fma32', 'warp_coords', 'cv_border', 'framed',
-           'frame_index', 'sample_nearest', 'sample_bilinear', 'warp_coords_fixed', 'sample_bilinear_fixed',
+           'frame_index', 'lerp32', 'sample_nearest', 'sample_bilinear', 'warp_coords_fixed', 'sample_bilinear_fixed',
            'warp_affine', 'imrotate']
 
-# %% ../../nbs/27_data.warp.ipynb #3b4e3ebf
+# %% ../../nbs/27_data.warp.ipynb #30f53485
 import math
 import torch
 
-# %% ../../nbs/27_data.warp.ipynb #f95043a0
+# %% ../../nbs/27_data.warp.ipynb #4c2158e6
 def cv_rotation_matrix(center, angle, scale=1.0):
     "`cv2.getRotationMatrix2D`: the 2×3 forward matrix (rows of float64) turning `angle` degrees counter-clockwise."
     cx, cy = (torch.tensor(float(c), dtype=torch.float32).item() for c in center)  # cv::Point2f
@@ -27,12 +27,12 @@ def invert_affine(m):
     i0, i1, i3, i4 = m4 * d, -m1 * d, -m3 * d, m0 * d
     return i0, i1, -i0 * m2 - i1 * m5, i3, i4, -i3 * m2 - i4 * m5
 
-# %% ../../nbs/27_data.warp.ipynb #b6a54f0f
+# %% ../../nbs/27_data.warp.ipynb #1cce1f55
 def fma32(a, b, c):
     "float32 `a*b + c` rounded once, like a fused multiply-add (the float64 product of two float32s is exact)."
     return (torch.as_tensor(a).double() * torch.as_tensor(b).double() + torch.as_tensor(c).double()).float()
 
-# %% ../../nbs/27_data.warp.ipynb #e75409eb
+# %% ../../nbs/27_data.warp.ipynb #bb603a8e
 def warp_coords(minv, h, w, block=16):
     "The float32 source point `(sx, sy)`, each `[h, w]`, of every output pixel, as OpenCV's warp loop computes it."
     m0, m1, m2, m3, m4, m5 = (torch.tensor(v, dtype=torch.float32) for v in minv)
@@ -43,7 +43,7 @@ def warp_coords(minv, h, w, block=16):
         sx[:, tail:], sy[:, tail:] = fma32(x[tail:], m0, y * m1) + m2, fma32(x[tail:], m3, y * m4) + m5
     return sx, sy
 
-# %% ../../nbs/27_data.warp.ipynb #888e02f1
+# %% ../../nbs/27_data.warp.ipynb #9da702f3
 def cv_border(border_value, c, dtype):
     "cv2's border `Scalar` as a `[c]` vector: a number fills channel 0 only (the rest get 0), a sequence one each."
     vals = list(border_value) if isinstance(border_value, (tuple, list)) else [border_value]
@@ -51,7 +51,7 @@ def cv_border(border_value, c, dtype):
     if not dtype.is_floating_point: b = b.round().clamp(torch.iinfo(dtype).min, torch.iinfo(dtype).max)
     return b.to(dtype)
 
-# %% ../../nbs/27_data.warp.ipynb #ecbd00bc
+# %% ../../nbs/27_data.warp.ipynb #28ea7dc3
 def framed(x, bval, pad=2):
     "The `[C, H, W]` image `x` inside a frame `pad` pixels wide of the border value, flattened to `[C, N]`."
     c, h, w = x.shape
@@ -63,7 +63,11 @@ def frame_index(ix, iy, h, w, pad=2):
     "Index into `framed(x)` of source pixel `(iy, ix)`; pixels further out than the frame land on it."
     return (iy.clamp(-pad, h + pad - 2) + pad) * (w + 2 * pad) + ix.clamp(-pad, w + pad - 2) + pad
 
-# %% ../../nbs/27_data.warp.ipynb #abf5d5b6
+# %% ../../nbs/27_data.warp.ipynb #ff125818
+def lerp32(a, p0, p1):
+    "float32 `p0 + a·(p1 − p0)` as one fused multiply-add (`a` float64 `[N]`, exact from float32; `p` float32 `[C, N]`)."
+    return (p1 - p0).double().mul_(a).add_(p0).float()
+
 def sample_nearest(flat, ix, iy, h, w):
     "`cv2.INTER_NEAREST` from `framed` pixels `flat`: the source pixel `(iy, ix)` of each point, `[C, N]`."
     return flat.index_select(1, frame_index(ix, iy, h, w))
@@ -73,11 +77,10 @@ def sample_bilinear(flat, sx, sy, h, w):
     fx, fy = torch.floor(sx), torch.floor(sy)
     i00 = frame_index(fx.long(), fy.long(), h, w)
     p00, p01, p10, p11 = flat.index_select(1, torch.cat([i00, i00 + 1, i00 + w + 4, i00 + w + 5])).chunk(4, 1)
-    ax, ay = sx - fx, sy - fy
-    v0, v1 = fma32(ax, p01 - p00, p00), fma32(ax, p11 - p10, p10)
-    return fma32(ay, v1 - v0, v0)
+    ax, ay = (sx - fx).double(), (sy - fy).double()
+    return lerp32(ay, lerp32(ax, p00, p01), lerp32(ax, p10, p11))
 
-# %% ../../nbs/27_data.warp.ipynb #7f3f42fa
+# %% ../../nbs/27_data.warp.ipynb #4a94606f
 AB_BITS, INTER_BITS = 10, 5
 
 def warp_coords_fixed(minv, h, w, frac_bits):
@@ -90,16 +93,18 @@ def warp_coords_fixed(minv, h, w, frac_bits):
     return sx >> (AB_BITS - frac_bits), sy >> (AB_BITS - frac_bits)
 
 def sample_bilinear_fixed(flat, sx, sy, h, w):
-    "OpenCV 4's `INTER_LINEAR` on 1/32-pixel points: int64 `flat` in 15-bit fixed point, float `flat` in float32."
+    "OpenCV 4's `INTER_LINEAR` on 1/32-pixel points: integer `flat` in 15-bit fixed point, float `flat` in float32."
     ix, iy, fx, fy = sx >> INTER_BITS, sy >> INTER_BITS, sx & 31, sy & 31
     i00 = frame_index(ix, iy, h, w)
     p = flat.index_select(1, torch.cat([i00, i00 + 1, i00 + w + 4, i00 + w + 5])).chunk(4, 1)
     wts = ((32 - fy) * (32 - fx), (32 - fy) * fx, fy * (32 - fx), fy * fx)       # in units of 1/1024
     if flat.dtype.is_floating_point:
         return sum((q * (wt.float() / 1024) for q, wt in zip(p, wts)), torch.zeros(()))
-    return (sum(q * (wt * 32) for q, wt in zip(p, wts)) + (1 << 14)) >> 15
+    acc = torch.full_like(p[0], 1 << 14)
+    for q, wt in zip(p, wts): acc += q * (wt * 32).to(acc.dtype)
+    return acc >> 15
 
-# %% ../../nbs/27_data.warp.ipynb #45f8e519
+# %% ../../nbs/27_data.warp.ipynb #d153a653
 def _sample(x, minv, size, interpolation, bval, opencv):
     "The warped pixels `[C, oh*ow]` of `x` with OpenCV 5's float32 (`opencv=5`) or OpenCV 4's fixed-point arithmetic."
     h, w = x.shape[-2:]
@@ -109,7 +114,7 @@ def _sample(x, minv, size, interpolation, bval, opencv):
         return sample_bilinear(framed(x.float(), bval.float()), sx, sy, h, w)
     sx, sy = (t.reshape(-1) for t in warp_coords_fixed(minv, *size, 0 if interpolation == 'nearest' else INTER_BITS))
     if interpolation == 'nearest': return sample_nearest(framed(x, bval), sx, sy, h, w)
-    wide = torch.float32 if x.dtype.is_floating_point else torch.int64
+    wide = torch.float32 if x.dtype.is_floating_point else torch.int32     # 255 · 2**15 fits
     return sample_bilinear_fixed(framed(x.to(wide), bval.to(wide)), sx, sy, h, w)
 
 def warp_affine(img, m, size, interpolation='bilinear', border_value=0, opencv=5):
@@ -124,7 +129,7 @@ def warp_affine(img, m, size, interpolation='bilinear', border_value=0, opencv=5
     out = out.to(x.dtype).reshape(x.shape[0], *size)
     return out[0] if img.ndim == 2 else out
 
-# %% ../../nbs/27_data.warp.ipynb #31465e3f
+# %% ../../nbs/27_data.warp.ipynb #c9434b11
 def _bound(m, h, w):
     "mmcv's `auto_bound`: grow the output to hold the whole rotated image and shift the matrix to match."
     cos, sin = abs(m[0][0]), abs(m[0][1])
