@@ -128,7 +128,7 @@ def read_mat(path):
             if t == MI_MATRIX:
                 name, value = read_matrix(payload, order, path)
                 out[name] = value
-    except (StopIteration, struct.error, ValueError) as e:
+    except (StopIteration, struct.error, ValueError, IndexError) as e:
         if isinstance(e, MatFileError): raise
         raise MatFileError(f'{path} is truncated or corrupt ({type(e).__name__}: {e}); re-extract it') from e
     return out
