@@ -1,10 +1,13 @@
 "Decode heads: errors, layouts, and a differential test against mmsegmentation 0.30 (when SEGNB_MMSEG_VENV is set)."
 import pytest, torch
 from segnb.registry import MODELS, PIXEL_SAMPLERS
-import segnb.models.heads  # registers the heads
+import segnb.models.heads as heads  # registers the heads
+from segnb.models.decode_head import Upsampled, concat_conv
+from segnb.models.layers import ConvModule
 from mmseg_venv import needs_mmseg, run_mmseg
 
-pytestmark = pytest.mark.filterwarnings('ignore:Default ``avg_non_ignore``')
+pytestmark = [pytest.mark.filterwarnings('ignore:Default ``avg_non_ignore``'),
+              pytest.mark.filterwarnings('ignore:When align_corners=True')]
 BN = dict(type='BN', requires_grad=True)
 CFGS = dict(
     fcn=dict(type='FCNHead', in_channels=64, in_index=3, channels=16, num_convs=2, concat_input=True, dilation=2,
@@ -22,6 +25,10 @@ CFGS = dict(
     concat=dict(type='FCNHead', in_channels=[32, 64], in_index=[2, 3], input_transform='resize_concat', channels=16,
                 num_convs=1, dropout_ratio=0, num_classes=5, norm_cfg=BN, align_corners=True,
                 loss_decode=[dict(type='CrossEntropyLoss', loss_weight=1.0), dict(type='DiceLoss', loss_weight=0.5)]),
+    psp_ac=dict(type='PSPHead', in_channels=64, in_index=3, channels=16, pool_scales=(1, 2, 3, 6), dropout_ratio=0,
+                num_classes=5, norm_cfg=BN, align_corners=True),
+    uper_ac=dict(type='UPerHead', in_channels=[8, 16, 32, 64], in_index=[0, 1, 2, 3], pool_scales=(1, 3), channels=16,
+                 dropout_ratio=0, num_classes=5, norm_cfg=BN, align_corners=True),
     ohem=dict(type='PSPHead', in_channels=64, in_index=3, channels=16, dropout_ratio=0, num_classes=5, norm_cfg=BN,
               sampler=dict(type='OHEMPixelSampler', thresh=0.7, min_kept=50)),
     gn=dict(type='PSPHead', in_channels=64, in_index=3, channels=16, dropout_ratio=0, num_classes=5,
@@ -102,3 +109,37 @@ def test_ohem_registered_and_limits_loss_to_hard_pixels():
     seg_logit = torch.randn(2, 5, 32, 32)
     w = h.sampler.sample(seg_logit, label())
     assert w.shape == (2, 32, 32) and (w[label().squeeze(1) == 255] == 0).all() and w.sum() >= 100
+
+def _cat_then_conv(conv_module, parts):
+    "mmseg's way: materialise every upsampled part, concatenate, convolve."
+    return conv_module(torch.cat([p.materialize() if isinstance(p, Upsampled) else p for p in parts], dim=1))
+
+def _loss_and_grads(h, xs):
+    h.zero_grad()
+    loss = h.forward_train(xs, None, label(), None)['loss_ce']
+    loss.backward()
+    return loss.detach(), {n: p.grad.clone() for n, p in h.named_parameters()}
+
+@pytest.mark.parametrize('name', ['psp', 'psp_ac', 'aspp', 'uper', 'uper_ac', 'fcn'])
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_low_res_bottleneck_same_loss_and_gradients_as_concatenation(name, channels_last, monkeypatch):
+    "concat_conv (upsampled parts convolved at low res) against torch.cat + conv: training loss and every gradient."
+    torch.manual_seed(0)
+    h = MODELS.build(dict(CFGS[name])).train()
+    xs = feats()
+    if channels_last:
+        h = h.to(memory_format=torch.channels_last); xs = [x.to(memory_format=torch.channels_last) for x in xs]
+    loss, grads = _loss_and_grads(h, xs)
+    monkeypatch.setattr(heads, 'concat_conv', _cat_then_conv)
+    ref_loss, ref_grads = _loss_and_grads(h, xs)
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=1e-6)
+    for n in ref_grads: torch.testing.assert_close(grads[n], ref_grads[n], rtol=1e-4, atol=1e-6, msg=n)
+
+def test_concat_conv_falls_back_for_other_convs():
+    "Strided, grouped, reflect-padded and norm-first convs get the concatenation itself."
+    torch.manual_seed(0)
+    x, p = torch.randn(2, 4, 9, 7), torch.randn(2, 4, 3, 2)
+    parts = [x, Upsampled(p, (9, 7), align_corners=True)]
+    for kw in (dict(stride=2), dict(groups=2), dict(padding_mode='reflect'), dict(order=('norm', 'conv', 'act'))):
+        cm = ConvModule(8, 6, 3, padding=1, norm_cfg=BN, **kw)
+        torch.testing.assert_close(concat_conv(cm, parts), _cat_then_conv(cm, parts), msg=str(kw))

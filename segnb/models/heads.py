@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 from ..registry import MODELS
 from .layers import ConvModule, DepthwiseSeparableConvModule, resize
-from .decode_head import BaseDecodeHead, Broadcast, check_channels, check_pooled_batchnorm, concat_conv, match_layout, pooled_values
+from .decode_head import BaseDecodeHead, Upsampled, check_channels, check_pooled_batchnorm, concat_conv, match_layout, pooled_values
 
 # %% ../../nbs/15_models.heads.ipynb #296acb44
 @MODELS.register_module()
@@ -52,18 +52,17 @@ class PPM(nn.ModuleList):
                                       norm_cfg=norm_cfg, act_cfg=act_cfg, **kwargs)))
 
     def branches(self, x, owner='PPM'):
-        "One map per pool scale, upsampled to `x`'s size; a 1x1-pooled branch stays a `Broadcast` (constant map)."
+        "One `Upsampled` per pool scale: the pooled, convolved map, standing for its upsampling to `x`'s size."
         outs = []
         for scale, (pool, conv) in zip(self.pool_scales, self):
             check_pooled_batchnorm(f'{owner} (pool_scale={scale})', conv, pooled_values(x, scale))
             y = conv(pool(x))
-            outs.append(Broadcast(y, x.shape[2:]) if y.shape[2:] == (1, 1) else
-                        resize(y, size=x.size()[2:], mode='bilinear', align_corners=self.align_corners))
+            outs.append(Upsampled(y, x.shape[2:], self.align_corners))
         return outs
 
     def forward(self, x, owner='PPM'):
         "One upsampled map per pool scale, in `x`'s memory layout."
-        return [match_layout(b.materialize() if isinstance(b, Broadcast) else b, x) for b in self.branches(x, owner)]
+        return [match_layout(b.materialize(), x) for b in self.branches(x, owner)]
 
 # %% ../../nbs/15_models.heads.ipynb #a51e9351
 @MODELS.register_module()
@@ -120,7 +119,7 @@ class ASPPHead(BaseDecodeHead):
     def _aspp(self, x):
         "The bottleneck over the pooled branch and the dilated branches of `x`."
         check_pooled_batchnorm(f'{type(self).__name__} (image_pool)', self.image_pool[1], pooled_values(x, 1))
-        return concat_conv(self.bottleneck, [Broadcast(self.image_pool(x), x.shape[2:]), *self.aspp_modules(x)])
+        return concat_conv(self.bottleneck, [Upsampled(self.image_pool(x), x.shape[2:], self.align_corners), *self.aspp_modules(x)])
 
     def _forward_feature(self, inputs): return self._aspp(self._transform_inputs(inputs))
     def forward(self, inputs): return self.cls_seg(self._forward_feature(inputs))
@@ -184,6 +183,6 @@ class UPerHead(BaseDecodeHead):
         laterals = [conv(inputs[i]) for i, conv in enumerate(self.lateral_convs)] + [self.psp_forward(inputs)]
         for i in range(len(laterals) - 1, 0, -1): laterals[i - 1] = laterals[i - 1] + self._up(laterals[i], laterals[i - 1])
         outs = [conv(laterals[i]) for i, conv in enumerate(self.fpn_convs)] + [laterals[-1]]
-        return concat_conv(self.fpn_bottleneck, [outs[0]] + [self._up(o, outs[0]) for o in outs[1:]])
+        return concat_conv(self.fpn_bottleneck, [outs[0]] + [Upsampled(o, outs[0].shape[2:], self.align_corners) for o in outs[1:]])
 
     def forward(self, inputs): return self.cls_seg(self._forward_feature(inputs))
