@@ -8,6 +8,7 @@ __all__ = ['cv_rotation_matrix', 'invert_affine', 'fma32', 'warp_coords', 'cv_bo
 
 # %% ../../nbs/27_data.warp.ipynb #30f53485
 import math
+from functools import partial
 import torch
 
 # %% ../../nbs/27_data.warp.ipynb #4c2158e6
@@ -91,30 +92,34 @@ def warp_coords_fixed(minv, h, w, frac_bits):
     sx, sy = fix(y * m1 + m2) + fix(m0 * x) + half, fix(y * m4 + m5) + fix(m3 * x) + half
     return sx >> (_AB_BITS - frac_bits), sy >> (_AB_BITS - frac_bits)
 
-def sample_bilinear_fixed(flat, sx, sy, h, w):
-    "OpenCV 4's `INTER_LINEAR` on 1/32-pixel points: integer `flat` in 15-bit fixed point, float `flat` in float32."
+def sample_bilinear_fixed(flat, sx, sy, h, w, fixed_point=True):
+    "OpenCV 4's `INTER_LINEAR` on 1/32-pixel points from float32 `flat`: 15-bit fixed-point sums, or float32 ones."
     ix, iy, fx, fy = sx >> _INTER_BITS, sy >> _INTER_BITS, sx & 31, sy & 31
     i00 = frame_index(ix, iy, h, w)
     p = flat.index_select(1, torch.cat([i00, i00 + 1, i00 + w + 4, i00 + w + 5])).chunk(4, 1)
     wts = ((32 - fy) * (32 - fx), (32 - fy) * fx, fy * (32 - fx), fy * fx)       # in units of 1/1024
-    if flat.dtype.is_floating_point:
-        return sum((q * (wt.float() / 1024) for q, wt in zip(p, wts)), torch.zeros(()))
-    acc = torch.full_like(p[0], 1 << 14)
-    for q, wt in zip(p, wts): acc += q * (wt * 32).to(acc.dtype)
+    if not fixed_point: return sum((q * (wt.float() / 1024) for q, wt in zip(p, wts)), torch.zeros(()))
+    acc = torch.full(p[0].shape, 1 << 14, dtype=torch.int32)      # 255 · 2**15 fits
+    for q, wt in zip(p, wts): acc += q.to(torch.int32) * (wt * 32).to(torch.int32)
     return acc >> 15
 
 # %% ../../nbs/27_data.warp.ipynb #d153a653
-def _sample(x, minv, size, interpolation, bval, opencv):
-    "The warped pixels `[C, oh*ow]` of `x` with OpenCV 5's float32 (`opencv=5`) or OpenCV 4's fixed-point arithmetic."
-    h, w = x.shape[-2:]
+def _sampler(x, minv, size, interpolation, bval, opencv):
+    "The framed pixels, the sampling function and the `[N]` source points for OpenCV 5's or OpenCV 4's arithmetic."
+    nearest = interpolation == 'nearest'
     if opencv == 5:
         sx, sy = (t.reshape(-1) for t in warp_coords(minv, *size))
-        if interpolation == 'nearest': return sample_nearest(framed(x, bval), torch.round(sx).long(), torch.round(sy).long(), h, w)
-        return sample_bilinear(framed(x.float(), bval.float()), sx, sy, h, w)
-    sx, sy = (t.reshape(-1) for t in warp_coords_fixed(minv, *size, 0 if interpolation == 'nearest' else _INTER_BITS))
-    if interpolation == 'nearest': return sample_nearest(framed(x, bval), sx, sy, h, w)
-    wide = torch.float32 if x.dtype.is_floating_point else torch.int32     # 255 · 2**15 fits
-    return sample_bilinear_fixed(framed(x.to(wide), bval.to(wide)), sx, sy, h, w)
+        if nearest: return framed(x, bval), sample_nearest, torch.round(sx).long(), torch.round(sy).long()
+        return framed(x.float(), bval.float()), sample_bilinear, sx, sy
+    sx, sy = (t.reshape(-1) for t in warp_coords_fixed(minv, *size, 0 if nearest else _INTER_BITS))
+    if nearest: return framed(x, bval), sample_nearest, sx, sy
+    fixed = partial(sample_bilinear_fixed, fixed_point=not x.dtype.is_floating_point)
+    return framed(x.float(), bval.float()), fixed, sx, sy
+
+def _sample(x, minv, size, interpolation, bval, opencv, chunk=1 << 15):
+    "The warped pixels `[C, oh*ow]` of `x`, `chunk` points at a time (small temporaries stay in cache: 2× faster)."
+    flat, sample, sx, sy = _sampler(x, minv, size, interpolation, bval, opencv)
+    return torch.cat([sample(flat, a, b, *x.shape[-2:]) for a, b in zip(sx.split(chunk), sy.split(chunk))], 1)
 
 def warp_affine(img, m, size, interpolation='bilinear', border_value=0, opencv=5):
     "`cv2.warpAffine(img, m, (w, h))` with a constant border for a `[C, H, W]` or `[H, W]` tensor; `size` is `(h, w)`."
