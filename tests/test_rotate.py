@@ -211,3 +211,38 @@ def test_errors_name_the_problem():
         imrotate(torch.zeros(4, 4), 10, opencv=3)
     with pytest.raises(AssertionError, match=r'degree -3 should be positive'):
         RandomRotate(prob=1., degree=-3)
+
+
+MMSEG_PIPELINE = '''
+import numpy as np
+from mmseg.datasets.pipelines import Compose
+c, out['r'] = Compose(inp['pipeline']), []
+for s in inp['seeds']:
+    np.random.seed(s)
+    r = c(dict(img_info=dict(filename='a.png'), ann_info=dict(seg_map='a_mask.png'), img_prefix=inp['root'],
+               seg_prefix=inp['root'], seg_fields=[]))
+    out['r'].append((r['img'], r['gt_semantic_seg'], r['flip'], np.random.rand()))
+'''
+
+
+@needs_mmseg
+def test_pipeline_with_rotate_is_mmsegs(tmp_path):
+    "occlude_face.py's flip + rotate steps on a lossless PNG: mmseg's Compose and segnb's give identical samples."
+    from PIL import Image
+    from data_trees import blob_image_and_mask, save_palette_png, VOC_PALETTE
+    img, mask = blob_image_and_mask(75, 101, labels=[0, 3, 8, 15], seed=5, border=255)
+    Image.fromarray(img).save(tmp_path / 'a.png'); save_palette_png(mask, str(tmp_path / 'a_mask.png'), VOC_PALETTE)
+    pipe = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'), dict(type='RandomFlip', prob=0.5),
+            dict(type='RandomRotate', degree=(-30, 30), prob=0.5)]
+    seeds = list(range(10))
+    ref = run_mmseg(MMSEG_PIPELINE, pipeline=pipe, root=str(tmp_path), seeds=seeds)['r']
+    compose, rotated = Compose(pipe), 0
+    for s, (rimg, rseg, rflip, rnext) in zip(seeds, ref):
+        rotated += not np.array_equal(rseg, mask[:, ::-1] if rflip else mask)
+        np.random.seed(s)
+        r = compose(dict(img_info=dict(filename='a.png'), ann_info=dict(seg_map='a_mask.png'), img_prefix=str(tmp_path),
+                         seg_prefix=str(tmp_path), seg_fields=[]))
+        assert (r['flip'], np.random.rand()) == (rflip, rnext), s
+        np.testing.assert_array_equal(as_hwc(r['img']), rimg, err_msg=f'seed {s}')
+        np.testing.assert_array_equal(r['gt_semantic_seg'].numpy(), rseg, err_msg=f'seed {s}')
+    assert 2 <= rotated <= 8, rotated        # both branches of prob=0.5 were taken
