@@ -9,7 +9,7 @@ __all__ = []
 from . import registry, config, config_tools, checkpoint, evaluation, apis, dist
 from . import vis, vis_features, widgets, dashboard
 from .models import layers, resnet, decode_head, heads, fuse, losses, segmentors
-from .data import datasets, transforms, geometry, shapes, loader, checks
+from .data import datasets, transforms, geometry, warp, shapes, loader, checks, sbd
 from .runner import hooks, lr, loggers, checkpoint_hooks, eval_hooks, optimizer, iter_loader, runner
 from .runner import resume as runner_resume   # not `resume`: segnb.dashboard exports a function of that name
 
@@ -27,9 +27,11 @@ from .models.segmentors import *
 from .data.datasets import *
 from .data.transforms import *
 from .data.geometry import *
+from .data.warp import *
 from .data.shapes import *
 from .data.loader import *
 from .data.checks import *
+from .data.sbd import *
 from .runner.hooks import *
 from .runner.lr import *
 from .runner.loggers import *
@@ -49,7 +51,7 @@ from .dist import *
 from .cli_tools import count_flops, publish_checkpoint, sha256_prefix, measure_fps
 
 _modules = [registry, config, config_tools, checkpoint, layers, resnet, decode_head, heads, fuse, losses, segmentors,
-            datasets, transforms, geometry, shapes, loader, checks, hooks, lr, loggers, checkpoint_hooks, eval_hooks,
+            datasets, transforms, geometry, warp, shapes, loader, checks, sbd, hooks, lr, loggers, checkpoint_hooks, eval_hooks,
             optimizer, iter_loader, runner_resume, runner, evaluation, vis, vis_features, widgets, dashboard, apis, dist]
 _tools = ['count_flops', 'publish_checkpoint', 'sha256_prefix', 'measure_fps']
 __all__ = list(dict.fromkeys([name for m in _modules for name in m.__all__] + _tools))

@@ -202,6 +202,7 @@ def test_command(args):
     return metrics
 
 # %% ../nbs/70_cli.ipynb #3ac168a9
+_PASS_THROUGH = (['make-shapes'], ['voc-aug'])   # tools that parse their own arguments
 _USER_ERRORS = (FileNotFoundError, KeyError, ValueError, TypeError, OSError, NotImplementedError)
 
 def _report(command, e):
@@ -216,7 +217,7 @@ def _report(command, e):
 def main(argv=None):
     "Entry point of the `segnb` console script; returns the exit status."
     ap, argv = build_parser(), sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ['make-shapes']: args = argparse.Namespace(command='make-shapes', shape_args=argv[1:])
+    if argv[:1] in _PASS_THROUGH: args = argparse.Namespace(command=argv[0], tool_args=argv[1:])
     else: args = ap.parse_args(argv)
     if args.command is None: ap.print_help(); return 0
     from segnb import cli_tools
