@@ -141,7 +141,7 @@ class Bottleneck(nn.Module):
 
     def forward(self, x): return _run_block(self, x)
 
-# %% ../../nbs/11_models.resnet.ipynb #9839e4ef
+# %% ../../nbs/11_models.resnet.ipynb #39c3b36a
 def _downsample(block, inplanes, planes, stride, avg_down, conv_cfg, norm_cfg):
     "The shortcut of a stage's first block, or `None` when shapes already match."
     if stride == 1 and inplanes == planes * block.expansion: return None
@@ -198,7 +198,7 @@ def _check_recompute_stages(recompute_stages, num_stages):
         raise ValueError(f'ResNet recompute_stages must be an int from -1 (store everything) to num_stages={num_stages}, '
                          f'got {recompute_stages!r}')
 
-# %% ../../nbs/11_models.resnet.ipynb #d90f97a6
+# %% ../../nbs/11_models.resnet.ipynb #b37e1b94
 def _resolve_init_cfg(pretrained, init_cfg):
     "mmseg's rule: `pretrained` (deprecated) becomes `init_cfg=dict(type='Pretrained', checkpoint=pretrained)`."
     if pretrained is not None and init_cfg is not None:
@@ -316,7 +316,7 @@ class ResNet(nn.Module):
             for m in self.modules():
                 if isinstance(m, self.block): constant_init(getattr(m, last), 0)
 
-# %% ../../nbs/11_models.resnet.ipynb #e533df62
+# %% ../../nbs/11_models.resnet.ipynb #df54c3fd
 def torchvision_features(tv_model, x):
     "The four stage outputs of a torchvision ResNet, by running its own modules in order."
     x = tv_model.maxpool(tv_model.relu(tv_model.bn1(tv_model.conv1(x))))
@@ -325,7 +325,7 @@ def torchvision_features(tv_model, x):
         x = getattr(tv_model, name)(x); outs.append(x)
     return tuple(outs)
 
-# %% ../../nbs/11_models.resnet.ipynb #bf365a33
+# %% ../../nbs/11_models.resnet.ipynb #c62b1ed2
 @MODELS.register_module()
 class ResNetV1c(ResNet):
     "ResNet with the deep stem (three 3x3 convs instead of one 7x7)."
@@ -336,7 +336,7 @@ class ResNetV1d(ResNet):
     "ResNet with the deep stem and average-pool downsampling in the shortcuts."
     def __init__(self, **kwargs): super().__init__(deep_stem=True, avg_down=True, **kwargs)
 
-# %% ../../nbs/11_models.resnet.ipynb #b65f0f02
+# %% ../../nbs/11_models.resnet.ipynb #a655ba31
 def model_facts(model, size=(512, 512), in_channels=3):
     "Parameters, forward GFLOPs (FlopCounterMode, 2 per multiply-add) and output shapes for a 1-image batch."
     from torch.utils.flop_counter import FlopCounterMode
