@@ -177,8 +177,11 @@ def test_recompute_settings_keep_state_dict_and_validate():
     keys = list(ResNetV1c(depth=50, recompute_stages=-1).state_dict())
     assert list(ResNetV1c(depth=50, recompute_stages=4, recompute_norm_act=True).state_dict()) == keys
     for bad in (5, -2, 1.5):
-        with pytest.raises(ValueError, match=r'recompute_stages must be an int from -1 \(store everything\) to num_stages=4'):
+        with pytest.raises(ValueError, match=r'recompute_stages must be an int from -1 \(store everything\) to 4 \(the stem '
+                                              r'and every stage\), got ' + str(bad)):
             ResNet(50, recompute_stages=bad)
+    one = ResNet(50, num_stages=1, strides=(1,), dilations=(1,), out_indices=(0,))      # the default 2 covers it all
+    one(torch.randn(2, 3, 32, 32))[0].sum().backward()
 
 
 def test_pspnet_train_steps_identical_with_default_recomputation():

@@ -173,7 +173,7 @@ class ResLayer(nn.Sequential):
                          norm_cfg=norm_cfg, **kwargs) for d in dils[1:]]
         super().__init__(*layers)
 
-# %% ../../nbs/11_models.resnet.ipynb #694e7a96
+# %% ../../nbs/11_models.resnet.ipynb #2098356b
 def _deep_stem(in_channels, stem_channels, conv_cfg, norm_cfg):
     "Three 3x3 conv-norm-ReLU (the first strided): the 9-module stem of ResNetV1c/V1d."
     mid, layers = stem_channels // 2, []
@@ -192,11 +192,11 @@ def _check_resnet_args(depth, arch, num_stages, strides, dilations, out_indices,
     if max(out_indices) >= num_stages:
         raise ValueError(f'ResNet out_indices={tuple(out_indices)} name a stage past num_stages={num_stages}')
 
-def _check_recompute_stages(recompute_stages, num_stages):
+def _check_recompute_stages(recompute_stages):
     "`recompute_stages` counts like `frozen_stages`: -1 nothing, 0 the stem, k the stem and stages 1..k."
-    if not (isinstance(recompute_stages, int) and -1 <= recompute_stages <= num_stages):
-        raise ValueError(f'ResNet recompute_stages must be an int from -1 (store everything) to num_stages={num_stages}, '
-                         f'got {recompute_stages!r}')
+    if not (isinstance(recompute_stages, int) and -1 <= recompute_stages <= 4):
+        raise ValueError(f'ResNet recompute_stages must be an int from -1 (store everything) to 4 (the stem and every '
+                         f'stage), got {recompute_stages!r}')
 
 # %% ../../nbs/11_models.resnet.ipynb #b37e1b94
 def _resolve_init_cfg(pretrained, init_cfg):
@@ -212,7 +212,7 @@ def _resolve_init_cfg(pretrained, init_cfg):
                          f'checkpoint=...), got {init_cfg!r}')
     return init_cfg
 
-# %% ../../nbs/11_models.resnet.ipynb #d372bbe5
+# %% ../../nbs/11_models.resnet.ipynb #aba7d188
 @MODELS.register_module()
 class ResNet(nn.Module):
     "mmseg 0.x ResNet (V1b layout: stride on the 3x3) with dilation, deep stem, avg-down, freezing and norm_eval."
@@ -227,7 +227,7 @@ class ResNet(nn.Module):
                  recompute_stages=2, recompute_norm_act=False):
         super().__init__()
         _check_resnet_args(depth, self.arch_settings, num_stages, strides, dilations, out_indices, multi_grid)
-        _check_recompute_stages(recompute_stages, num_stages)
+        _check_recompute_stages(recompute_stages)
         _refuse_unsupported(dcn, plugins)
         self.init_cfg, self.pretrained = _resolve_init_cfg(pretrained, init_cfg), pretrained
         self.depth, self.stem_channels, self.base_channels, self.num_stages = depth, stem_channels, base_channels, num_stages
