@@ -153,8 +153,10 @@ def nearest_index(n_in, n_out):
 def resize_seg(seg, w, h):
     "Nearest-neighbour resize of an `[H, W]` mask to `w×h`, with `cv2.INTER_NEAREST`'s indices."
     if seg.shape[-2:] == (h, w): return seg
-    a = seg.numpy()
-    return torch.from_numpy(a[nearest_index(a.shape[0], h)][:, nearest_index(a.shape[1], w)])
+    a, rows, cols = seg.numpy(), nearest_index(seg.shape[0], h), nearest_index(seg.shape[1], w)
+    # gathering columns costs far more than copying rows: gather them on the shorter of the input and output
+    out = a.take(cols, 1).take(rows, 0) if h > a.shape[0] else a.take(rows, 0).take(cols, 1)
+    return torch.from_numpy(out)
 
 # %% ../../nbs/24_data.geometry.ipynb #bac2c7d7
 def _as_scales(img_scale):
