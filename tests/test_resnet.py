@@ -23,10 +23,13 @@ def test_torchvision_weights_load_strict_and_give_same_features(depth):
     ours = ResNet(depth=depth).eval()
     ours.load_state_dict(no_fc(tv.state_dict()), strict=True)
     x = torch.randn(2, 3, 64, 64)
-    with torch.no_grad():
-        for a, b in zip(ours(x), torchvision_features(tv, x)):
-            assert a.shape == b.shape
-            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    # with gradients on, eval runs conv then BatchNorm as torchvision does; under no_grad the BatchNorms are folded
+    # into the convolutions (segnb.models.layers.conv_bn), which rounds differently through 50 layers
+    for grad, tol in ((True, dict(rtol=1e-4, atol=1e-5)), (False, dict(rtol=1e-3, atol=1e-3))):
+        with torch.set_grad_enabled(grad):
+            for a, b in zip(ours(x), torchvision_features(tv, x)):
+                assert a.shape == b.shape
+                torch.testing.assert_close(a.detach(), b.detach(), **tol)
 
 
 def test_torchvision_name_through_init_cfg(tmp_path, monkeypatch, capsys):

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from ..registry import MODELS
-from .layers import build_conv_layer, build_norm_layer, kaiming_init, constant_init
+from .layers import build_conv_layer, build_norm_layer, kaiming_init, constant_init, conv_bn, conv_bn_sequence
 from ..checkpoint import load_checkpoint
 
 # %% ../../nbs/11_models.resnet.ipynb #52c86774
@@ -96,8 +96,8 @@ class BasicBlock(nn.Module):
     norm2 = property(lambda self: getattr(self, self.norm2_name))
 
     def _inner_forward(self, x):
-        out = self.norm2(self.conv2(self.relu(self.norm1(self.conv1(x)))))
-        out += x if self.downsample is None else self.downsample(x)
+        out = conv_bn(self.conv2, self.norm2, self.relu(conv_bn(self.conv1, self.norm1, x)))
+        out += x if self.downsample is None else conv_bn_sequence(self.downsample, x)
         return out
 
     def forward(self, x): return _run_block(self, x)
@@ -133,10 +133,10 @@ class Bottleneck(nn.Module):
     norm3 = property(lambda self: getattr(self, self.norm3_name))
 
     def _inner_forward(self, x):
-        out = self.relu(self.norm1(self.conv1(x)))
-        out = self.relu(self.norm2(self.conv2(out)))
-        out = self.norm3(self.conv3(out))
-        out += x if self.downsample is None else self.downsample(x)
+        out = self.relu(conv_bn(self.conv1, self.norm1, x))
+        out = self.relu(conv_bn(self.conv2, self.norm2, out))
+        out = conv_bn(self.conv3, self.norm3, out)
+        out += x if self.downsample is None else conv_bn_sequence(self.downsample, x)
         return out
 
     def forward(self, x): return _run_block(self, x)
@@ -281,7 +281,7 @@ class ResNet(nn.Module):
     def _stem_modules(self): return [self.stem] if self.deep_stem else [self.conv1, self.norm1]
 
     def _stem_forward(self, x):
-        x = self.stem(x) if self.deep_stem else self.relu(self.norm1(self.conv1(x)))
+        x = conv_bn_sequence(self.stem, x) if self.deep_stem else self.relu(conv_bn(self.conv1, self.norm1, x))
         return self.maxpool(x)
 
     def forward(self, x):
