@@ -1,6 +1,6 @@
 """Runners: exact resume (loss sequences equal), Ctrl-C saves, workflows, errors, the optimizer builder (hand-computed
 and against mmcv 1.7.2 when SEGNB_MMSEG_VENV is set), EpochBasedRunner, build_runner."""
-import logging, os, os.path as osp, signal
+import inspect, logging, os, os.path as osp, signal
 import pytest, torch, torch.nn as nn
 from segnb.runner.hooks import Hook
 from segnb.runner.eval_hooks import EvalHook
@@ -239,13 +239,7 @@ import torch.nn as nn
 from mmcv.runner import build_optimizer
 import mmcv.runner.optimizer.default_constructor as dc
 dc.check_ops_exist = lambda: False          # no compiled ops here (no DCN modules in the test model anyway)
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.backbone = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4), nn.Conv2d(4, 4, 3, groups=4))
-        self.decode_head = nn.Sequential(nn.Conv2d(4, 4, 1), nn.GroupNorm(2, 4), nn.Conv2d(4, 2, 1))
-        self.auxiliary_head = nn.Conv2d(4, 2, 1)
-        self.backbone[0].weight.requires_grad_(False)
+''' + inspect.getsource(Net) + '''
 out['groups'] = []
 for cfg in inp['cfgs']:
     opt = build_optimizer(Net(), cfg)

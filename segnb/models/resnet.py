@@ -40,10 +40,13 @@ def _worth_recomputing(x, modules):
     return (torch.is_grad_enabled() and all(m.training for m in modules)
             and (x.requires_grad or any(p.requires_grad for m in modules for p in m.parameters())))
 
-def _recomputed(fn, x, modules):
+def _checkpointed(fn, x, modules):
     "`fn(x)`, keeping only `x` for the backward pass, which runs `fn` again (BN running statistics untouched)."
-    if not _worth_recomputing(x, modules): return fn(x)
     return cp.checkpoint(fn, x, use_reentrant=False, context_fn=lambda: (nullcontext(), _frozen_bn_stats(*modules)))
+
+def _recomputed(fn, x, modules):
+    "`fn(x)`, checkpointed when it is worth it (training with gradients)."
+    return _checkpointed(fn, x, modules) if _worth_recomputing(x, modules) else fn(x)
 
 def _keep_conv_outputs(ctx, op, *args, **kwargs):
     "Selective checkpointing policy: store what convolutions return, recompute everything else (norm, ReLU, add)."
@@ -63,10 +66,7 @@ def _conv_outputs_only(block):
 
 def _run_block(block, x):
     "The block's residual function and final ReLU: plain, fully checkpointed (`with_cp`) or keeping conv outputs only."
-    if block.with_cp and x.requires_grad:
-        out = cp.checkpoint(block._inner_forward, x, use_reentrant=False,
-                            context_fn=lambda: (nullcontext(), _frozen_bn_stats(block)))
-        return block.relu(out)
+    if block.with_cp and x.requires_grad: return block.relu(_checkpointed(block._inner_forward, x, [block]))
     if block.recompute_norm_act and _worth_recomputing(x, [block]):
         return cp.checkpoint(lambda t: block.relu(block._inner_forward(t)), x, use_reentrant=False,
                              context_fn=lambda: _conv_outputs_only(block))
