@@ -49,7 +49,7 @@ def build(impl, cfg):
         from mmcv import ConfigDict
         from mmseg.models import build_segmentor
         return build_segmentor(ConfigDict(cfg)).train()
-    from segnb.models.segmentors import build_segmentor
+    from segnb.models.segmentors.encoder_decoder import build_segmentor
     model = build_segmentor(cfg).train()
     return model.to(memory_format=torch.channels_last) if impl == 'segnb-cl' else model
 

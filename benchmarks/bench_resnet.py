@@ -10,7 +10,7 @@ Timings on a shared 2-core machine are noisy: compare the ratios of one run, not
 import argparse, statistics, sys, time, types
 import torch
 
-from segnb.models.resnet import ResNetV1c
+from segnb.models.backbones.resnet import ResNetV1c
 
 CFG = dict(depth=50, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4), contract_dilation=True)
 

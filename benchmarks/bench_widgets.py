@@ -34,7 +34,7 @@ def shapes_cfg(iters, dashboard):
 def time_training(iters, dashboard, spent=None):
     "Seconds per iteration of `train_segmentor` (first 5 iterations excluded as warm-up); dashboard seconds into `spent`."
     from segnb.apis import train_segmentor, set_random_seed
-    from segnb.models.segmentors import build_segmentor
+    from segnb.models.segmentors.encoder_decoder import build_segmentor
     from segnb.data.loader import build_dataset
     from segnb.runner.hooks import Hook
     cfg = shapes_cfg(iters, dashboard)
@@ -80,7 +80,7 @@ def _median_ms(f, n):
 
 def bench_explorer(size, n=15):
     from segnb.config import Config
-    from segnb.models.segmentors import build_segmentor
+    from segnb.models.segmentors.encoder_decoder import build_segmentor
     from segnb.widgets import FeatureMapExplorer
     cfg = Config.fromfile(str(REPO / 'segnb/configs/_base_/models/pspnet_r50-d8.py'))
     cfg.model.pretrained = None

@@ -8,7 +8,12 @@ __all__ = []
 # %% ../nbs/99_all.ipynb #9787cfd8
 from . import registry, config, config_tools, checkpoint, evaluation, apis, dist
 from . import vis, vis_features, widgets, dashboard
-from .models import layers, resnet, decode_head, heads, fuse, losses, segmentors
+from .models.utils import layers
+from .models.backbones import resnet
+from .models.decode_heads import decode_head, heads
+from .models import fuse
+from .models.losses import losses
+from .models.segmentors import encoder_decoder as segmentors
 from .data import datasets, transforms, geometry, warp, shapes, loader, checks, sbd
 from .runner import hooks, lr, loggers, checkpoint_hooks, eval_hooks, optimizer, iter_loader, runner
 from .runner import resume as runner_resume   # not `resume`: segnb.dashboard exports a function of that name
@@ -17,13 +22,13 @@ from .registry import *
 from .config import *
 from .config_tools import *
 from .checkpoint import *
-from .models.layers import *
-from .models.resnet import *
-from .models.decode_head import *
-from .models.heads import *
+from .models.utils.layers import *
+from .models.backbones.resnet import *
+from .models.decode_heads.decode_head import *
+from .models.decode_heads.heads import *
 from .models.fuse import *
-from .models.losses import *
-from .models.segmentors import *
+from .models.losses.losses import *
+from .models.segmentors.encoder_decoder import *
 from .data.datasets import *
 from .data.transforms import *
 from .data.geometry import *

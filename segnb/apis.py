@@ -14,7 +14,7 @@ import torch.distributed as dist
 from .registry import HOOKS, RUNNERS, build_from_cfg
 from .config import Config
 from .checkpoint import load_checkpoint
-from .models.segmentors import build_segmentor
+from .models.segmentors.encoder_decoder import build_segmentor
 from .data.loader import build_dataset, build_dataloader, collate, get_dist_info
 from .data.transforms import Compose
 from .runner.runner import IterBasedRunner, EpochBasedRunner

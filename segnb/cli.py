@@ -116,7 +116,7 @@ def _make_work_dir(cfg, config_name, rank):
 def train_command(args):
     "`segnb train`: train the config's model on its training set."
     from segnb.apis import set_random_seed, init_random_seed, train_segmentor
-    from segnb.models.segmentors import build_segmentor
+    from segnb.models.segmentors.encoder_decoder import build_segmentor
     from segnb.data.loader import build_dataset, get_dist_info
     cfg = _prepare_train_cfg(args)
     distributed = setup_processes(cfg, args.launcher, args.gpu_id)
@@ -159,7 +159,7 @@ def _check_test_args(args):
 def _run_test(cfg, args, distributed):
     from segnb.apis import single_gpu_test, multi_gpu_test
     from segnb.dist import wrap_model
-    from segnb.models.segmentors import build_segmentor
+    from segnb.models.segmentors.encoder_decoder import build_segmentor
     from segnb.data.loader import build_dataset, build_dataloader
     from segnb.checkpoint import load_checkpoint
     dataset = build_dataset(cfg.data.test)

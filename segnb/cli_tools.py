@@ -30,7 +30,7 @@ def count_flops(model, shape):
 def flops(args):
     "`segnb flops CONFIG --shape H [W]`: FLOPs, multiply-adds and parameters."
     from segnb.cli import load_config
-    from segnb.models.segmentors import build_segmentor
+    from segnb.models.segmentors.encoder_decoder import build_segmentor
     cfg = load_config(args.config, args.cfg_options)
     cfg.model.pretrained = None
     shape = tuple(args.shape) * (2 if len(args.shape) == 1 else 1)

@@ -292,7 +292,7 @@ from mmseg_venv import needs_mmseg, run_mmseg
 def test_mmcv_written_checkpoint_loads_safely_and_strictly(tmp_path):
     """A checkpoint saved by mmcv 1.7's save_checkpoint (numpy in meta, as mmseg's eval hook leaves it) loads with
     weights_only=True, and prefix='backbone.' gives segnb's ResNetV1c every tensor, strictly."""
-    from segnb.models.resnet import ResNetV1c
+    from segnb.models.backbones.resnet import ResNetV1c
     path = str(tmp_path / 'mm.pth')
     ref = run_mmseg(MM_SAVE, path=path)['sd']
     ours = ResNetV1c(depth=18, strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4))

@@ -1,9 +1,9 @@
 "Decode heads: errors, layouts, and a differential test against mmsegmentation 0.30 (when SEGNB_MMSEG_VENV is set)."
 import pytest, torch
 from segnb.registry import MODELS, PIXEL_SAMPLERS
-import segnb.models.heads as heads  # registers the heads
-from segnb.models.decode_head import Upsampled, concat_conv
-from segnb.models.layers import ConvModule
+import segnb.models.decode_heads.heads as heads  # registers the heads
+from segnb.models.decode_heads.decode_head import Upsampled, concat_conv
+from segnb.models.utils.layers import ConvModule
 from mmseg_venv import needs_mmseg, run_mmseg
 
 pytestmark = [pytest.mark.filterwarnings('ignore:Default ``avg_non_ignore``'),

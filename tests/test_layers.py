@@ -1,8 +1,8 @@
-"""segnb.models.layers against torch and, when SEGNB_MMSEG_VENV is set, mmcv 1.7 / mmseg 0.30 themselves."""
+"""segnb.models.utils.layers against torch and, when SEGNB_MMSEG_VENV is set, mmcv 1.7 / mmseg 0.30 themselves."""
 import warnings
 import pytest, torch, torch.nn as nn, torch.nn.functional as F
-import segnb.models.layers as L
-from segnb.models.layers import (ConvModule, DepthwiseSeparableConvModule, build_conv_layer, build_norm_layer,
+import segnb.models.utils.layers as L
+from segnb.models.utils.layers import (ConvModule, DepthwiseSeparableConvModule, build_conv_layer, build_norm_layer,
                                  build_activation_layer, resize)
 from mmseg_venv import needs_mmseg, run_mmseg
 

@@ -1,8 +1,8 @@
-"""segnb.models.resnet against torchvision (weights and features), mmsegmentation 0.30 itself (keys, shapes, outputs,
+"""segnb.models.backbones.resnet against torchvision (weights and features), mmsegmentation 0.30 itself (keys, shapes, outputs,
 init; when SEGNB_MMSEG_VENV is set) and the mmseg configs corpus (when SEGNB_MMSEG_CONFIGS is also set)."""
 import copy, os, warnings
 import pytest, torch, torch.nn as nn, torchvision
-from segnb.models.resnet import ResNet, ResNetV1c, ResNetV1d, BasicBlock, Bottleneck, torchvision_features, model_facts
+from segnb.models.backbones.resnet import ResNet, ResNetV1c, ResNetV1d, BasicBlock, Bottleneck, torchvision_features, model_facts
 from segnb.registry import MODELS
 from segnb.checkpoint import hub_cache_dir
 from mmseg_venv import needs_mmseg, run_mmseg, VENV
@@ -192,7 +192,7 @@ def test_pspnet_train_steps_identical_with_default_recomputation():
     and BN statistics with the default recomputation as with none."""
     import json
     from segnb.config import Config
-    from segnb.models.segmentors import build_segmentor
+    from segnb.models.segmentors.encoder_decoder import build_segmentor
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'segnb', 'configs', '_base_',
                         'models', 'pspnet_r50-d8.py')
     cfg = json.loads(json.dumps(Config.fromfile(path).model).replace('"SyncBN"', '"BN"'))

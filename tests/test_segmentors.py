@@ -3,7 +3,7 @@ import copy, os, socket, warnings
 import numpy as np, pytest, torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from segnb.models.segmentors import build_segmentor, parse_losses
+from segnb.models.segmentors.encoder_decoder import build_segmentor, parse_losses
 from mmseg_venv import needs_mmseg, run_mmseg
 
 pytestmark = [pytest.mark.filterwarnings('ignore:Default ``avg_non_ignore``'),

@@ -79,7 +79,7 @@ def test_unknown_config_name():
 
 def test_checkpoint_of_another_model_lists_mismatches(data, tmp_path):
     from segnb.config import Config
-    from segnb.models.segmentors import build_segmentor
+    from segnb.models.segmentors.encoder_decoder import build_segmentor
     from segnb.checkpoint import save_checkpoint
     cfg = Config.fromfile(TINY_CONFIG); cfg.model.decode_head.num_classes = 5
     save_checkpoint(build_segmentor(cfg.model), str(tmp_path / 'other.pth'))
@@ -117,7 +117,7 @@ def _tiny_cfg(data, work_dir, **options):
     return cfg
 
 def _tiny_model(cfg):
-    from segnb.models.segmentors import build_segmentor
+    from segnb.models.segmentors.encoder_decoder import build_segmentor
     torch.manual_seed(0)
     return build_segmentor(cfg.model)
 

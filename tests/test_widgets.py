@@ -3,8 +3,8 @@ background training pauses/resumes/stops at iteration boundaries and leaves a lo
 import logging, time
 from pathlib import Path
 import numpy as np, pytest, torch
-import segnb.models.resnet, segnb.models.heads, segnb.models.losses  # register the model parts
-from segnb.models.segmentors import build_segmentor
+import segnb.models.backbones.resnet, segnb.models.decode_heads.heads, segnb.models.losses.losses  # register the model parts
+from segnb.models.segmentors.encoder_decoder import build_segmentor
 from segnb.registry import HOOKS, build_from_cfg
 from segnb.runner.runner import IterBasedRunner
 from segnb.runner.loggers import get_logger

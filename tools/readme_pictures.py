@@ -33,7 +33,7 @@ def trained_model(checkpoint, iters):
     from segnb.apis import train_segmentor, set_random_seed
     from segnb.checkpoint import load_checkpoint
     from segnb.data.loader import build_dataset
-    from segnb.models.segmentors import build_segmentor
+    from segnb.models.segmentors.encoder_decoder import build_segmentor
     cfg = Config.fromfile(find_config('shapes/pspnet_r18-d8_shapes.py'))
     set_random_seed(0)
     model = build_segmentor(cfg.model)

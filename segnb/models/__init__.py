@@ -1,0 +1,3 @@
+"segnb's models, laid out as mmsegmentation 0.x's `mmseg/models`. Importing this package registers every built-in type."
+from . import utils, losses, backbones, necks, decode_heads, segmentors
+from .segmentors import build_segmentor

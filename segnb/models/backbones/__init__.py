@@ -1,0 +1,2 @@
+"Backbones: importing this package registers them in `MODELS`."
+from .resnet import *

@@ -1,0 +1,3 @@
+"Decode heads: importing this package registers them in `MODELS`."
+from .decode_head import *
+from .heads import *

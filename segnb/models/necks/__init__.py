@@ -1,0 +1,1 @@
+"Necks: importing this package registers them in `MODELS`."

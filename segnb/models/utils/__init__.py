@@ -1,0 +1,2 @@
+"Building blocks shared by the models (mmcv.cnn's ConvModule and friends, resize, init helpers)."
+from .layers import *
