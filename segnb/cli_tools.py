@@ -14,7 +14,7 @@ from .config_tools import DictAction
 # %% ../nbs/71_cli_tools.ipynb #b930ccd8
 def print_config(args):
     "`segnb print-config CONFIG`: the merged config as Python source."
-    from segnb.cli import load_config
+    from segnb.apis import load_config
     cfg = load_config(args.config, args.cfg_options)
     print(f'Config:\n{cfg.pretty_text}')
     return cfg
@@ -29,7 +29,7 @@ def count_flops(model, shape):
 
 def flops(args):
     "`segnb flops CONFIG --shape H [W]`: FLOPs, multiply-adds and parameters."
-    from segnb.cli import load_config
+    from segnb.apis import load_config
     from segnb.models.segmentors.encoder_decoder import build_segmentor
     cfg = load_config(args.config, args.cfg_options)
     cfg.model.pretrained = None
@@ -92,7 +92,7 @@ def measure_fps(model, loader, num_images=50, warmup=5, log_interval=10):
 def benchmark(args):
     "`segnb benchmark CONFIG [CHECKPOINT]`: test-mode images per second."
     from segnb.apis import init_segmentor
-    from segnb.cli import load_config
+    from segnb.apis import load_config
     from segnb.data.loader import build_dataset, build_dataloader
     cfg = load_config(args.config, args.cfg_options)
     model = init_segmentor(cfg, args.checkpoint, device=args.device)
@@ -104,7 +104,7 @@ def benchmark(args):
 # %% ../nbs/71_cli_tools.ipynb #79eeb639
 def browse_dataset(args):
     "`segnb browse-dataset CONFIG`: check every sample of a split; optionally paint a few."
-    from segnb.cli import load_config
+    from segnb.apis import load_config
     from segnb.data.loader import build_dataset
     cfg = load_config(args.config, args.cfg_options)
     ds = build_dataset(cfg.data[args.split], dict(test_mode=args.split != 'train'))

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np, torch
 from segnb.registry import HOOKS
 from segnb.runner.hooks import Hook
-from segnb.vis import new_figure, fig_to_array, update_training_curves, get_palette, overlay, to_rgb_image, lazy_import
-from segnb.widgets import to_png, image_widget, hstack_images, dataset_sample, predict_labels, model_device
+from segnb.utils import lazy_import, model_device
+from segnb.vis import new_figure, fig_to_array, update_training_curves, get_palette, overlay, to_rgb_image
+from segnb.widgets import to_png, image_widget, hstack_images, dataset_sample, predict_labels
 W = lazy_import('ipywidgets')  # loaded when a widget is first made: importing segnb stays fast
 
 # %% ../nbs/52_dashboard.ipynb #5be55104
@@ -217,8 +218,9 @@ def save_stop_checkpoint(runner, filename_tmpl='stopped_iter_{}.pth'):
 # %% ../nbs/52_dashboard.ipynb #9792c668
 class BackgroundTraining:
     "Run `runner.run(data_loaders, workflow)` in a thread, with Pause / Resume / Stop buttons and a status line."
-    def __init__(self, runner, data_loaders, workflow, start=True, filename_tmpl='stopped_iter_{}.pth'):
+    def __init__(self, runner, data_loaders, workflow, start=True, filename_tmpl='stopped_iter_{}.pth', on_end=None):
         self.runner, self.control, self.error, self.state = runner, TrainingControl(filename_tmpl), None, 'created'
+        self.on_end = on_end
         runner.register_hook(self.control, priority='LOWEST')
         self.thread = threading.Thread(target=self._run, args=(data_loaders, workflow), daemon=True, name='segnb-training')
         self.buttons = {n: W.Button(description=n, icon=i) for n, i in (('Pause', 'pause'), ('Resume', 'play'), ('Stop', 'stop'))}
@@ -243,6 +245,8 @@ class BackgroundTraining:
         except TrainingStopped: self._set('stopped')
         except BaseException as e:
             self.error, self.traceback = e, traceback.format_exc(); self._set('failed')
+        finally:
+            if self.on_end is not None: self.on_end()
 
     def _set(self, state):
         self.state = state

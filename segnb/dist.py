@@ -11,7 +11,7 @@ import datetime, os, re, warnings
 import torch, torch.nn as nn
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from .data.loader import get_dist_info
+from .utils import get_dist_info
 
 # %% ../nbs/61_dist.ipynb #27f84b4e
 def default_device():

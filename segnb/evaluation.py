@@ -11,6 +11,7 @@ __all__ = ['ALLOWED_METRICS', 'confusion_matrix', 'areas_from_confusion', 'inter
 import math
 from collections import OrderedDict
 import numpy as np, torch
+from .utils import dist_running
 
 # %% ../nbs/40_evaluation.ipynb #eff1443e
 def _to_tensor(x, kind):
@@ -131,7 +132,7 @@ class SegMetricAccumulator:
     def all_reduce(self):
         "Sum the confusion matrices of all ranks (no-op outside a process group)."
         import torch.distributed as dist
-        if dist.is_available() and dist.is_initialized(): dist.all_reduce(self.cm)
+        if dist_running(): dist.all_reduce(self.cm)
         return self
 
     def compute(self, metrics=['mIoU'], nan_to_num=None, beta=1):

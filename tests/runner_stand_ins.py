@@ -3,7 +3,7 @@ import logging
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 from segnb.runner.runner import IterBasedRunner, EpochBasedRunner
-from segnb.runner.loggers import get_logger
+from segnb.utils import get_logger
 
 
 class OneConvSeg(nn.Module):

@@ -60,7 +60,7 @@ def test_colour_alone_does_not_solve_it():
 
 
 def test_shipped_config_finds_the_data_from_any_directory(tmp_path):
-    code = ("from segnb.data.loader import build_dataset; from segnb.cli import load_config\n"
+    code = ("from segnb.data.loader import build_dataset; from segnb.apis import load_config\n"
             "cfg = load_config('shapes/pspnet_r18-d8_shapes.py')\n"
             "ds = build_dataset(cfg.data.val); s = ds[0]\n"
             "print(len(ds), type(ds).__name__, tuple(s['img'][0].shape))")
@@ -77,7 +77,7 @@ def test_missing_data_says_how_to_make_it(tmp_path):
 def test_config_pipelines_feed_the_images_unchanged():
     "No resize or crop happens: train and test samples are the 64x64 files, normalised, with their masks."
     import torch
-    from segnb.cli import load_config
+    from segnb.apis import load_config
     from segnb.data.loader import build_dataset
     cfg = load_config('shapes/pspnet_r18-d8_shapes.py')
     raw = torch.from_numpy(np.array(Image.open(SHIPPED / 'img_dir/val/00000.jpg'))).permute(2, 0, 1).float()

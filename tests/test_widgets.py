@@ -7,7 +7,7 @@ import segnb.models.backbones.resnet, segnb.models.decode_heads.heads, segnb.mod
 from segnb.models.segmentors.encoder_decoder import build_segmentor
 from segnb.registry import HOOKS, build_from_cfg
 from segnb.runner.runner import IterBasedRunner
-from segnb.runner.loggers import get_logger
+from segnb.utils import get_logger
 from segnb.checkpoint import load_checkpoint
 from segnb.vis import overlay, to_rgb_image
 from segnb.vis_features import channel_image, pca_rgb

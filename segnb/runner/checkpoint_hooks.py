@@ -8,6 +8,7 @@ __all__ = ['CheckpointHook', 'InvalidLossError', 'nonfinite_losses', 'CheckInval
 # %% ../../nbs/34_runner.checkpoint_hooks.ipynb #e9004b9b
 import math, os, os.path as osp
 import torch
+from ..utils import unwrap_model
 from ..registry import HOOKS
 from .hooks import Hook
 
@@ -84,8 +85,6 @@ class CheckInvalidLossHook(Hook):
                                'Try a lower lr, grad_clip=dict(max_norm=...), or fp32 instead of fp16.')
 
 # %% ../../nbs/34_runner.checkpoint_hooks.ipynb #3ab210ec
-def _unwrap(model): return model.module if hasattr(model, 'module') else model
-
 @HOOKS.register_module()
 class EMAHook(Hook):
     "Exponential moving average of the model's parameters, swapped into the model after training epochs."
@@ -94,7 +93,7 @@ class EMAHook(Hook):
         self.momentum, self.interval, self.warm_up, self.resume_from = momentum, interval, warm_up, resume_from
 
     def before_run(self, runner):
-        params = dict(_unwrap(runner.model).named_parameters())
+        params = dict(unwrap_model(runner.model).named_parameters())
         if runner.meta is None: runner.meta = {}
         saved = runner.meta.get('ema_state_dict')
         if self.resume_from is not None:
@@ -106,11 +105,11 @@ class EMAHook(Hook):
         if (runner.iter + 1) % self.interval: return
         m = min(self.momentum, (1 + runner.iter) / (self.warm_up + runner.iter))
         with torch.no_grad():
-            for k, p in _unwrap(runner.model).named_parameters(): self.ema[k].mul_(1 - m).add_(p.detach(), alpha=m)
+            for k, p in unwrap_model(runner.model).named_parameters(): self.ema[k].mul_(1 - m).add_(p.detach(), alpha=m)
 
     def _swap(self, runner):
         with torch.no_grad():
-            for k, p in _unwrap(runner.model).named_parameters():
+            for k, p in unwrap_model(runner.model).named_parameters():
                 tmp = p.detach().clone(); p.copy_(self.ema[k]); self.ema[k].copy_(tmp)
 
     def after_train_epoch(self, runner): self._swap(runner)

@@ -10,6 +10,7 @@ import math, os, os.path as osp, warnings
 import torch
 import torch.distributed as dist
 from torch.nn.modules.batchnorm import _BatchNorm
+from ..utils import dist_running
 from ..registry import HOOKS
 from .hooks import Hook, preserved_rng
 from .loggers import LoggerHook
@@ -126,7 +127,7 @@ class DistEvalHook(EvalHook):
         self.broadcast_bn_buffer, self.tmpdir, self.gpu_collect = broadcast_bn_buffer, tmpdir, gpu_collect
 
     def _broadcast_bn(self, model):
-        if not (self.broadcast_bn_buffer and dist.is_available() and dist.is_initialized()): return
+        if not (self.broadcast_bn_buffer and dist_running()): return
         for m in model.modules():
             if isinstance(m, _BatchNorm) and m.track_running_stats:
                 dist.broadcast(m.running_var, 0); dist.broadcast(m.running_mean, 0)

@@ -9,6 +9,7 @@ __all__ = ['NORM_TYPES', 'DefaultOptimizerConstructor', 'build_optimizer']
 import copy, inspect, warnings
 import torch
 import torch.nn as nn
+from ..utils import unwrap_model
 from ..registry import OPTIMIZERS, build_from_cfg
 
 # %% ../../nbs/36_runner.optimizer.ipynb #804bb6ea
@@ -68,7 +69,7 @@ class DefaultOptimizerConstructor:
             self.add_params(params, child, f'{prefix}.{child_name}' if prefix else child_name)
 
     def __call__(self, model):
-        model = model.module if hasattr(model, 'module') else model
+        model = unwrap_model(model)
         cfg = dict(self.optimizer_cfg)
         if not self.paramwise_cfg: cfg['params'] = model.parameters()
         else: cfg['params'] = []; self.add_params(cfg['params'], model)
