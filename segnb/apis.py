@@ -5,8 +5,7 @@
 # %% auto #0
 __all__ = ['set_random_seed', 'init_random_seed', 'auto_amp', 'loader_cfg', 'load_config', 'train_config', 'build_train_runner',
            'register_eval_hook', 'import_hook_modules', 'register_custom_hooks', 'find_latest_checkpoint',
-           'dump_config', 'start_run_logger', 'train_segmentor', 'tensor2imgs', 'single_gpu_test', 'multi_gpu_test',
-           'init_segmentor', 'LoadImage', 'inference_segmentor']
+           'dump_config', 'start_run_logger', 'train_segmentor', 'init_segmentor', 'LoadImage', 'inference_segmentor']
 
 # %% ../nbs/60_apis.ipynb #f587b0cb
 import copy, os, os.path as osp, random, time, warnings
@@ -16,16 +15,16 @@ from .registry import HOOKS, RUNNERS, build_from_cfg
 from .config import Config
 from .config_tools import find_config
 from .checkpoint import load_checkpoint
-from .models.segmentors.encoder_decoder import build_segmentor
+from .models import build_segmentor   # importing segnb.models registers every model type
 from .utils import get_dist_info, prepare_work_dir, run_logger, close_logger
-from .data.loader import build_dataset, build_dataloader, collate
+from .data import build_dataset, build_dataloader   # importing segnb.data registers datasets and pipeline steps
+from .data.loader import collate
 from .data.transforms import Compose
 from .runner.runner import IterBasedRunner, EpochBasedRunner
 from .runner.hooks import DistSamplerSeedHook
 from .runner.eval_hooks import EvalHook, DistEvalHook
 from .runner.optimizer import build_optimizer
-from .dist import wrap_model, default_device, collect_results, to_device
-import segnb.models, segnb.data   # registers the models, datasets and pipeline steps
+from .dist import wrap_model, default_device, to_device
 
 # %% ../nbs/60_apis.ipynb #7b7e1844
 def set_random_seed(seed, deterministic=False):
@@ -170,70 +169,6 @@ def train_segmentor(model, dataset, cfg, distributed=False, validate=False, time
     finally:
         if on_end: on_end()
     return runner
-
-# %% ../nbs/60_apis.ipynb #5829e82c
-def tensor2imgs(img, mean, std, to_rgb=True, **kwargs):
-    "De-normalised `uint8` BGR `HxWx3` numpy images from a normalised `[B, 3, H, W]` batch."
-    mean, std = (torch.as_tensor(np.asarray(x, np.float32)).view(1, -1, 1, 1) for x in (mean, std))
-    imgs = (img.detach().float().cpu() * std + mean).clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
-    return [im[..., ::-1].copy() if to_rgb else im for im in imgs]
-
-def _show_batch(model, data, result, dataset, show, out_dir, opacity):
-    "Paint each prediction of a batch over its input image (shown, or saved under `out_dir`)."
-    from segnb.vis import show_result
-    from PIL import Image
-    metas = data['img_metas'][0]
-    for img, meta, res in zip(tensor2imgs(data['img'][0], **metas[0]['img_norm_cfg']), metas, result):
-        h, w = meta['img_shape'][:2]; oh, ow = meta['ori_shape'][:2]
-        img = np.asarray(Image.fromarray(np.ascontiguousarray(img[:h, :w])).resize((ow, oh), Image.BILINEAR))
-        out_file = osp.join(out_dir, meta['ori_filename']) if out_dir else None
-        show_result(img, [res], palette=dataset.PALETTE, classes=dataset.CLASSES, show=show, out_file=out_file, opacity=opacity)
-
-# %% ../nbs/60_apis.ipynb #3ae81896
-def _bar(total, rank=0):
-    "A tqdm bar over test images, off on ranks other than 0 and where nobody watches (no terminal, no notebook)."
-    from tqdm.auto import tqdm
-    import sys
-    watched = sys.stderr.isatty() or 'ipykernel' in sys.modules
-    return tqdm(total=total, desc='test', dynamic_ncols=True, leave=False, disable=rank != 0 or not watched)
-
-def _batches_with_indices(data_loader):
-    "`(dataset indices, batch)` pairs, the indices taken from the loader's batch sampler."
-    return zip(iter(data_loader.batch_sampler), data_loader)
-
-def _test_batch(model, data):
-    with torch.no_grad(): return model(return_loss=False, rescale=True, **data)
-
-def _post(dataset, result, indices, pre_eval, format_only, format_args):
-    if format_only: result = dataset.format_results(result, indices=indices, **format_args)
-    if pre_eval: result = dataset.pre_eval(result, indices=indices)
-    return result
-
-def single_gpu_test(model, data_loader, show=False, out_dir=None, efficient_test=False, opacity=0.5,
-                    pre_eval=False, format_only=False, format_args={}):
-    "Test `model` on every batch of `data_loader` in this process: label maps, or pre-eval areas with `pre_eval`."
-    if efficient_test: warnings.warn('efficient_test is deprecated: use pre_eval=True to keep memory low')
-    model.eval(); dataset, results = data_loader.dataset, []
-    with _bar(len(dataset)) as bar:
-        for indices, data in _batches_with_indices(data_loader):
-            result = _test_batch(model, data)
-            if show or out_dir: _show_batch(model, data, result, dataset, show, out_dir, opacity)
-            results.extend(_post(dataset, result, indices, pre_eval, format_only, format_args))
-            bar.update(len(result))
-    return results
-
-# %% ../nbs/60_apis.ipynb #1f1ffc97
-def multi_gpu_test(model, data_loader, tmpdir=None, gpu_collect=False, efficient_test=False, pre_eval=False,
-                   format_only=False, format_args={}):
-    "Test on every rank's share of the data; rank 0 gets all results in dataset order (others None)."
-    model.eval(); dataset, results, (rank, world) = data_loader.dataset, [], get_dist_info()
-    bar = _bar(len(dataset), rank)
-    for indices, data in _batches_with_indices(data_loader):
-        result = _test_batch(model, data)
-        results.extend(_post(dataset, result, indices, pre_eval, format_only, format_args))
-        bar.update(len(result) * world)
-    bar.close()
-    return collect_results(results, len(dataset), tmpdir)
 
 # %% ../nbs/60_apis.ipynb #155356a2
 def _as_config(config):

@@ -138,7 +138,7 @@ def _check_test_args(args):
 
 # %% ../nbs/70_cli.ipynb #f1784ec3
 def _run_test(cfg, args, distributed, device):
-    from segnb.apis import single_gpu_test, multi_gpu_test
+    from segnb.runner.testing import single_gpu_test, multi_gpu_test
     from segnb.dist import wrap_model
     from segnb.models.segmentors.encoder_decoder import build_segmentor
     from segnb.data.loader import build_dataset, build_dataloader

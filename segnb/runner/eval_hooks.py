@@ -78,9 +78,9 @@ class EvalHook(Hook):
         if self.by_epoch and self._should_evaluate(runner): self._do_evaluate(runner)
 
     def run_test(self, runner):
-        "Predictions (or pre-eval counts) over the loader, with `segnb.apis.single_gpu_test` unless `test_fn`."
+        "Predictions (or pre-eval counts) over the loader, with `segnb.runner.testing.single_gpu_test` unless `test_fn`."
         if self.test_fn is not None: return self.test_fn(runner.model, self.dataloader, pre_eval=self.pre_eval)
-        from segnb.apis import single_gpu_test
+        from segnb.runner.testing import single_gpu_test
         return single_gpu_test(runner.model, self.dataloader, show=False, pre_eval=self.pre_eval)
 
     def _do_evaluate(self, runner):
@@ -136,7 +136,7 @@ class DistEvalHook(EvalHook):
         tmpdir = self.tmpdir or osp.join(runner.work_dir, '.eval_hook')
         kw = dict(tmpdir=tmpdir, gpu_collect=self.gpu_collect, pre_eval=self.pre_eval)
         if self.test_fn is not None: return self.test_fn(runner.model, self.dataloader, **kw)
-        from segnb.apis import multi_gpu_test
+        from segnb.runner.testing import multi_gpu_test
         return multi_gpu_test(runner.model, self.dataloader, **kw)
 
     def _do_evaluate(self, runner):

@@ -16,7 +16,6 @@ from ..utils import get_dist_info, prepare_work_dir, unwrap_model
 from .loggers import LogBuffer
 from .optimizer import build_optimizer, DefaultOptimizerConstructor
 from .iter_loader import IterLoader
-import segnb.runner.lr, segnb.runner.checkpoint_hooks, segnb.runner.eval_hooks   # registers their hooks
 from .resume import ResumeMixin
 
 # %% ../../nbs/31_runner.runner.ipynb #dd842a0a

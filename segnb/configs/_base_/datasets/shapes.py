@@ -4,7 +4,6 @@
 # falls back to the same path in the source tree that holds segnb (so `segnb train` works from anywhere after
 # `pip install -e .`).
 
-custom_imports = dict(imports=['segnb.data.shapes'], allow_failed_imports=False)   # registers ShapesDataset
 dataset_type = 'ShapesDataset'
 data_root = 'data/shapes'
 # ImageNet mean and std in RGB order (images are read as BGR, hence to_rgb=True)
