@@ -4,12 +4,11 @@
 
 # %% auto #0
 __all__ = ['MODELS', 'BACKBONES', 'NECKS', 'HEADS', 'LOSSES', 'SEGMENTORS', 'CONV_LAYERS', 'NORM_LAYERS', 'ACTIVATION_LAYERS',
-           'PIXEL_SAMPLERS', 'DATASETS', 'PIPELINES', 'HOOKS', 'RUNNERS', 'OPTIMIZERS', 'Registry', 'register_module',
-           'get', 'build_from_cfg', 'build']
+           'PIXEL_SAMPLERS', 'DATASETS', 'PIPELINES', 'HOOKS', 'RUNNERS', 'OPTIMIZERS', 'Registry', 'build_from_cfg']
 
 # %% ../nbs/00_registry.ipynb #050145f2
 import difflib, inspect, warnings
-from fastcore.basics import store_attr
+from fastcore.basics import patch
 
 # %% ../nbs/00_registry.ipynb #566d398e
 def _infer_scope():
@@ -52,6 +51,7 @@ class Registry:
                 f'<table><tr><th>name</th><th>object</th></tr>{rows}</table>')
 
 # %% ../nbs/00_registry.ipynb #8ff06944
+@patch
 def _register(self: Registry, module, names, force):
     if not (inspect.isclass(module) or inspect.isfunction(module)):
         raise TypeError(f'register_module in registry {self.name!r} takes a class or function, got {type(module).__name__}: {module!r}')
@@ -65,6 +65,7 @@ def _register(self: Registry, module, names, force):
                           f'(this is normal when a notebook cell runs again)', stacklevel=4)
         self._module_dict[name] = module
 
+@patch
 def register_module(self: Registry, name=None, force=False, module=None):
     "Register `module` under `name` (default: its `__name__`; a list gives several names). Decorator or call."
     if not isinstance(force, bool): raise TypeError(f'force must be a bool, got {type(force).__name__}')
@@ -72,11 +73,9 @@ def register_module(self: Registry, name=None, force=False, module=None):
         raise TypeError(f'name must be None, a str or a list of str, got {name!r}')
     def _do(m):
         names = [m.__name__] if name is None else [name] if isinstance(name, str) else list(name)
-        _register(self, m, names, force)
+        self._register(m, names, force)
         return m
     return _do(module) if module is not None else _do
-
-Registry._register, Registry.register_module = _register, register_module
 
 # %% ../nbs/00_registry.ipynb #dd58ef18
 def _split_scope_key(key):
@@ -88,6 +87,7 @@ def _root(self: Registry):
     while self.parent is not None: self = self.parent
     return self
 
+@patch
 def get(self: Registry, key):
     "The class registered as `key`, looking into child scopes for `'scope.Name'`; `None` if absent."
     scope, name = _split_scope_key(key)
@@ -95,8 +95,6 @@ def get(self: Registry, key):
     if scope in self._children: return self._children[scope].get(name)
     root = _root(self)
     return None if root is self else root.get(key)
-
-Registry.get = get
 
 # %% ../nbs/00_registry.ipynb #7ff65e39
 def _unknown_type_error(registry, name):
@@ -129,11 +127,10 @@ def _can_rewrap(e):
     try: type(e)('probe'); return True
     except Exception: return False
 
+@patch
 def build(self: Registry, cfg, default_args=None):
     "Build from `cfg` with this registry (`MODELS.build(cfg)`)."
     return build_from_cfg(cfg, self, default_args)
-
-Registry.build = build
 
 # %% ../nbs/00_registry.ipynb #d3d91650
 MODELS = Registry('models', scope='segnb')

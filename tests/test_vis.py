@@ -1,7 +1,8 @@
 """segnb.vis and segnb.vis_features against hand-made expectations and, when SEGNB_MMSEG_VENV is set, mmsegmentation 0.30 itself."""
 import json, warnings
 import numpy as np, pytest, torch
-from segnb.vis import (VOC_PALETTE, CITYSCAPES_PALETTE, ADE20K_PALETTE, colorize, overlay, show_result, load_json_log,
+from segnb.data.datasets import VOC_PALETTE, PascalVOCDataset, CityscapesDataset, ADE20KDataset
+from segnb.vis import (colorize, overlay, show_result, load_json_log,
                        log_series, plot_training_curves, fig_to_array, distinct_palette)
 from segnb.vis_features import pca_rgb, feature_grid, topk_channels
 from mmseg_venv import needs_mmseg, run_mmseg
@@ -61,8 +62,8 @@ def test_palettes_equal_mmseg():
 from mmseg.datasets import PascalVOCDataset, CityscapesDataset, ADE20KDataset
 for k, c in [('voc', PascalVOCDataset), ('cityscapes', CityscapesDataset), ('ade', ADE20KDataset)]: out[k] = c.PALETTE
 ''')
-    for k, ours in [('voc', VOC_PALETTE), ('cityscapes', CITYSCAPES_PALETTE), ('ade', ADE20K_PALETTE)]:
-        np.testing.assert_array_equal(np.array(out[k]), ours, err_msg=k)
+    for k, ours in [('voc', PascalVOCDataset), ('cityscapes', CityscapesDataset), ('ade', ADE20KDataset)]:
+        np.testing.assert_array_equal(np.array(out[k]), np.array(ours.PALETTE), err_msg=k)
 
 
 @needs_mmseg

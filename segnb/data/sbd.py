@@ -162,7 +162,7 @@ def voc_aug_lists(voc_train, voc_val, sbd_train, sbd_val):
 # %% ../../nbs/28_data.sbd.ipynb #227dda50
 def voc_palette_256():
     "VOC's 256-colour map (index 255, the border label, is cream (224, 224, 192)), as VOC's own PNGs use."
-    from segnb.vis import voc_palette
+    from segnb.data.datasets import voc_palette
     return voc_palette(256)
 
 def convert_mat(mat_path, out_dir):
