@@ -9,7 +9,7 @@ import argparse, logging, statistics, sys, tempfile, time
 import torch, torch.nn as nn, torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 from segnb.runner.runner import IterBasedRunner
-from segnb.runner.loggers import get_logger
+from segnb.utils import get_logger
 
 
 class Net(nn.Module):

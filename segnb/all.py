@@ -6,7 +6,7 @@
 __all__ = []
 
 # %% ../nbs/99_all.ipynb #9787cfd8
-from . import registry, config, config_tools, checkpoint, evaluation, apis, dist
+from . import utils, registry, config, config_tools, checkpoint, evaluation, apis, dist
 from . import vis, vis_features, widgets, dashboard
 from .models.utils import layers
 from .models.backbones import resnet
@@ -14,10 +14,11 @@ from .models.decode_heads import decode_head, heads
 from .models import fuse
 from .models.losses import losses
 from .models.segmentors import encoder_decoder as segmentors
-from .data import datasets, transforms, geometry, warp, shapes, loader, checks, sbd
-from .runner import hooks, lr, loggers, checkpoint_hooks, eval_hooks, optimizer, iter_loader, runner
-from .runner import resume as runner_resume   # not `resume`: segnb.dashboard exports a function of that name
+from .data import datasets, loading, transforms, formatting, test_time_aug, warp, shapes, loader, checks, sbd
+from .runner import hooks, lr, loggers, checkpoint_hooks, testing, eval_hooks, optimizer, iter_loader, runner
+from .runner import resume as runner_resume   # not `resume`: a name that generic does not belong in a star import
 
+from .utils import *
 from .registry import *
 from .config import *
 from .config_tools import *
@@ -30,8 +31,10 @@ from .models.fuse import *
 from .models.losses.losses import *
 from .models.segmentors.encoder_decoder import *
 from .data.datasets import *
+from .data.loading import *
 from .data.transforms import *
-from .data.geometry import *
+from .data.formatting import *
+from .data.test_time_aug import *
 from .data.warp import *
 from .data.shapes import *
 from .data.loader import *
@@ -41,6 +44,7 @@ from .runner.hooks import *
 from .runner.lr import *
 from .runner.loggers import *
 from .runner.checkpoint_hooks import *
+from .runner.testing import *
 from .runner.eval_hooks import *
 from .runner.optimizer import *
 from .runner.iter_loader import *
@@ -53,10 +57,11 @@ from .widgets import *
 from .dashboard import *
 from .apis import *
 from .dist import *
-from .cli_tools import count_flops, publish_checkpoint, sha256_prefix, measure_fps
+from .cli_tools import model_flops, publish_checkpoint, sha256_prefix, measure_fps
 
-_modules = [registry, config, config_tools, checkpoint, layers, resnet, decode_head, heads, fuse, losses, segmentors,
-            datasets, transforms, geometry, warp, shapes, loader, checks, sbd, hooks, lr, loggers, checkpoint_hooks, eval_hooks,
-            optimizer, iter_loader, runner_resume, runner, evaluation, vis, vis_features, widgets, dashboard, apis, dist]
-_tools = ['count_flops', 'publish_checkpoint', 'sha256_prefix', 'measure_fps']
-__all__ = list(dict.fromkeys([name for m in _modules for name in m.__all__] + _tools))
+_modules = [utils, registry, config, config_tools, checkpoint, layers, resnet, decode_head, heads, fuse, losses, segmentors,
+            datasets, loading, transforms, formatting, test_time_aug, warp, shapes, loader, checks, sbd, hooks, lr, loggers,
+            checkpoint_hooks, testing, eval_hooks, optimizer, iter_loader, runner_resume, runner, evaluation, vis, vis_features,
+            widgets, dashboard, apis, dist]
+__all__ = list(dict.fromkeys(name for m in _modules for name in m.__all__))
+__all__ += ['model_flops', 'publish_checkpoint', 'sha256_prefix', 'measure_fps']

@@ -8,7 +8,7 @@ __all__ = ['set_random_seed', 'init_random_seed', 'auto_amp', 'loader_cfg', 'loa
            'dump_config', 'start_run_logger', 'train_segmentor', 'init_segmentor', 'LoadImage', 'inference_segmentor']
 
 # %% ../nbs/60_apis.ipynb #f587b0cb
-import copy, os, os.path as osp, random, time, warnings
+import copy, os, os.path as osp, random, time
 import numpy as np, torch
 import torch.distributed as dist
 from .registry import HOOKS, RUNNERS, build_from_cfg
@@ -193,7 +193,7 @@ def init_segmentor(config, checkpoint=None, device='cpu'):
 class LoadImage:
     "The first pipeline step for `inference_segmentor`: a file name, a BGR HxWx3 array or a 3xHxW tensor."
     def __call__(self, results):
-        from segnb.data.geometry import decode_bgr, hwc
+        from segnb.data.loading import decode_bgr, hwc
         img = results['img']
         name = str(img) if isinstance(img, (str, os.PathLike)) else None
         if name: img = decode_bgr(name)

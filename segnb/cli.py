@@ -8,7 +8,7 @@ __all__ = ['DEFAULT_CONFIG', 'build_parser', 'resolve_work_dir', 'setup_processe
 # %% ../nbs/70_cli.ipynb #c4429db3
 import os
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before torch loads OpenMP
-import argparse, os.path as osp, sys, time, logging
+import argparse, os.path as osp, sys, time
 import torch
 from .config_tools import DictAction
 from .utils import dist_running, get_dist_info

@@ -15,7 +15,7 @@ from segnb.registry import HOOKS
 from segnb.runner.hooks import Hook
 from segnb.utils import lazy_import, model_device
 from segnb.vis import new_figure, fig_to_array, update_training_curves, get_palette, overlay, to_rgb_image
-from segnb.widgets import to_png, image_widget, hstack_images, dataset_sample, predict_labels
+from segnb.widgets import to_png, image_widget, hstack_images, dataset_sample, predict_labels, segment_batch
 W = lazy_import('ipywidgets')  # loaded when a widget is first made: importing segnb stays fast
 
 # %% ../nbs/52_dashboard.ipynb #5be55104
@@ -118,11 +118,8 @@ def predict_batch(model, xs, metas):
     was_training = model.training
     try:
         model.eval()
-        return list(_segment_batch(model, torch.cat(xs).to(model_device(model)), list(metas)).argmax(1).cpu().numpy())
+        return list(segment_batch(model, torch.cat(xs).to(model_device(model)), list(metas)).argmax(1).cpu().numpy())
     finally: model.train(was_training)
-
-def _segment_batch(model, x, metas):
-    return model.encode_decode(x, metas) if hasattr(model, 'encode_decode') else model(x)
 
 def prediction_grid(model, samples, palette, opacity=0.5):
     "Rows of image | ground truth | prediction for `samples`, as one RGB array."

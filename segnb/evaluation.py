@@ -8,7 +8,6 @@ __all__ = ['ALLOWED_METRICS', 'confusion_matrix', 'areas_from_confusion', 'inter
            'mean_iou', 'mean_dice', 'mean_fscore', 'present_classes', 'summarize_metrics', 'format_metrics_table']
 
 # %% ../nbs/40_evaluation.ipynb #5ce3648c
-import math
 from collections import OrderedDict
 import numpy as np, torch
 from .utils import dist_running

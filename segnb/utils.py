@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['LOG_FORMAT', 'dist_running', 'get_dist_info', 'close_logger', 'get_logger', 'run_logger', 'prepare_work_dir',
-           'LazyModule', 'lazy_import', 'unwrap_model', 'model_device']
+           'LazyModule', 'lazy_import', 'unwrap_model', 'model_device', 'count_flops']
 
 # %% ../nbs/05_utils.ipynb #d2e32454
 import importlib, importlib.util, itertools, logging, os, os.path as osp, sys, tempfile
@@ -101,3 +101,10 @@ def unwrap_model(model):
 def model_device(model):
     "The device of the model's first parameter (CPU for a model without any)."
     return next((p.device for p in model.parameters()), torch.device('cpu'))
+
+# %% ../nbs/05_utils.ipynb #c591c5ae
+def count_flops(fn, *args, **kwargs):
+    "FLOPs (2 per multiply-add) of `fn(*args, **kwargs)`, run without gradients under torch's `FlopCounterMode`."
+    from torch.utils.flop_counter import FlopCounterMode
+    with torch.no_grad(), FlopCounterMode(display=False) as counter: fn(*args, **kwargs)
+    return counter.get_total_flops()

@@ -4,7 +4,8 @@ import inspect, logging, os, os.path as osp, signal
 import pytest, torch, torch.nn as nn
 from segnb.runner.hooks import Hook
 from segnb.runner.eval_hooks import EvalHook
-from segnb.runner.runner import IterBasedRunner, EpochBasedRunner, build_runner, build_optimizer
+from segnb.runner.runner import IterBasedRunner, EpochBasedRunner, build_runner
+from segnb.runner.optimizer import build_optimizer
 from runner_stand_ins import OneConvSeg, tiny_loader, make_runner, record_losses, quiet_logger
 from mmseg_venv import needs_mmseg, run_mmseg
 

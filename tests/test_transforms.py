@@ -5,7 +5,8 @@ import numpy as np, pytest, torch
 from PIL import Image
 from data_trees import blob_image_and_mask, save_jpg, save_palette_png, VOC_PALETTE
 from mmseg_venv import needs_mmseg, run_mmseg
-from segnb.data.transforms import Compose, scale_saturation, shift_hue, scale_shift_clip, to_chw
+from segnb.data.transforms import Compose, scale_saturation, shift_hue, scale_shift_clip
+from segnb.data.loading import to_chw
 
 IMG_NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
 VOC_TRAIN = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'),

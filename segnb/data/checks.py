@@ -9,7 +9,7 @@ __all__ = ['color_mask_to_index', 'save_index_mask', 'check_sample', 'DatasetRep
 import os, os.path as osp
 import numpy as np
 from PIL import Image
-from .geometry import decode_bgr, label_lut, BadImageError
+from .loading import decode_bgr, label_lut, BadImageError
 
 # %% ../../nbs/26_data.checks.ipynb #dbe59142
 def _rgb_codes(rgb): return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]

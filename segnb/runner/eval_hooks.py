@@ -7,7 +7,6 @@ __all__ = ['GREATER_KEYS', 'LESS_KEYS', 'infer_rule', 'EvalHook', 'DistEvalHook'
 
 # %% ../../nbs/35_runner.eval_hooks.ipynb #f9b765fb
 import math, os, os.path as osp, warnings
-import torch
 import torch.distributed as dist
 from torch.nn.modules.batchnorm import _BatchNorm
 from ..utils import dist_running

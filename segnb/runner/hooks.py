@@ -8,7 +8,7 @@ __all__ = ['Priority', 'get_priority', 'Hook', 'IterTimerHook', 'DistSamplerSeed
            'GradientCumulativeOptimizerHook', 'GradientCumulativeFp16OptimizerHook']
 
 # %% ../../nbs/30_runner.hooks.ipynb #2043de68
-import contextlib, math, warnings
+import contextlib, warnings
 from enum import IntEnum
 import torch
 from ..registry import HOOKS

@@ -6,8 +6,7 @@
 __all__ = ['LogBuffer', 'LoggerHook', 'peak_memory_mb', 'TextLoggerHook', 'TensorboardLoggerHook', 'ProgressBarHook']
 
 # %% ../../nbs/33_runner.loggers.ipynb #917854ae
-import datetime, json, logging, os, os.path as osp, sys
-from ..utils import LOG_FORMAT, get_logger
+import datetime, json, os.path as osp, sys
 from collections import OrderedDict
 import numpy as np
 import torch

@@ -6,15 +6,12 @@
 __all__ = ['BaseRunner', 'IterBasedRunner', 'EpochBasedRunner', 'build_runner']
 
 # %% ../../nbs/31_runner.runner.ipynb #dd97cb31
-import contextlib, itertools, logging, os, os.path as osp, tempfile, time
+import contextlib, logging, time
 import torch
-import torch.distributed as dist
-from torch.utils.data import DataLoader
 from ..registry import HOOKS, RUNNERS, build_from_cfg
 from .hooks import Hook, Priority, get_priority, set_rng_state
 from ..utils import get_dist_info, prepare_work_dir, unwrap_model
 from .loggers import LogBuffer
-from .optimizer import build_optimizer, DefaultOptimizerConstructor
 from .iter_loader import IterLoader
 from .resume import ResumeMixin
 
