@@ -92,7 +92,7 @@ def read_mask(filename):
     if arr.ndim == 3:
         raise ValueError(f'mask {filename!r} is a {arr.shape[2]}-channel colour image, but masks must hold one class '
                          f'index per pixel (a palette or grayscale PNG). Convert it with '
-                         f'segnb.data.datasets.color_mask_to_index(mask, palette), or run '
+                         f'segnb.data.checks.color_mask_to_index(mask, palette), or run '
                          f'dataset.check(convert_color_masks=True)')
     return arr.astype(np.uint8)
 
