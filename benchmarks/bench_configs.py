@@ -7,7 +7,7 @@ $SEGNB_MMSEG_CONFIGS). Both sides load with `import_custom_modules=False` (the s
 poolformer configs would otherwise import mmcls) and are timed inside their own process, imports excluded. Prints
 the median total over `--repeat` passes and the ratio. Other processes on the machine make timings noisy.
 """
-import argparse, os, statistics, subprocess, sys, time
+import argparse, os, statistics, subprocess, sys
 from pathlib import Path
 
 LOOP = '''

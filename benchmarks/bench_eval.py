@@ -5,7 +5,7 @@ mmseg runs in a subprocess of that python (same data, same machine, same run) th
 threads, the same with OMP_WAIT_POLICY=PASSIVE (what the segnb command sets), and with one thread (segnb's counting
 runs on one thread). Prints medians and ratios. Timings are noisy when other processes load the machine.
 """
-import argparse, os, subprocess, sys, tempfile, textwrap, time
+import argparse, os, subprocess, tempfile
 import numpy as np
 
 def make_data(n=100, size=512, classes=21, seed=0):

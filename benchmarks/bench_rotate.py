@@ -7,7 +7,7 @@ thread (as in a DataLoader worker). Prints the median milliseconds of each and t
 measured in the same run. mmcv (OpenCV's warpAffine) runs in its own venv right after, so its figure saw a different
 moment of a shared, noisy machine: compare ratios within one run, not runs with each other.
 """
-import argparse, os, statistics, subprocess, sys, time
+import argparse, os, statistics, subprocess, time
 import numpy as np, torch
 
 MMCV = '''

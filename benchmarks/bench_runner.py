@@ -7,7 +7,7 @@ same forward/backward/step, in the same process. Prints medians over repeats and
 Timings are noisy on a shared machine: compare the two columns of one run, not runs with each other."""
 import argparse, logging, statistics, sys, tempfile, time
 import torch, torch.nn as nn, torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
 from segnb.runner.runner import IterBasedRunner
 from segnb.utils import get_logger
 

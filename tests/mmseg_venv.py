@@ -1,7 +1,7 @@
 """Run a snippet in a scratch venv that has mmsegmentation 0.30 (never a segnb dependency), exchanging tensors via files.
 
 `SEGNB_MMSEG_VENV` names the venv (e.g. a folder with bin/python); tests that need it skip when it is unset."""
-import os, subprocess, sys, tempfile, textwrap
+import os, subprocess, tempfile, textwrap
 import pytest, torch
 
 VENV = os.environ.get('SEGNB_MMSEG_VENV')

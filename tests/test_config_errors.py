@@ -3,7 +3,7 @@
 Each case pins the exception type and the message text. A failed load must leave nothing behind on disk: mmcv
 1.x writes temporary copies of config files, segnb compiles them in memory.
 """
-import argparse, hashlib, json, os, tempfile, warnings
+import argparse, hashlib, json, tempfile, warnings
 from pathlib import Path
 import pytest
 from segnb.config import Config, ConfigKeyError, DictAction

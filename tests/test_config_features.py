@@ -1,6 +1,6 @@
 """Every mmcv 1.x config feature on small valid files (tests/config_features), pinned by hand and, when
 SEGNB_MMSEG_VENV names a venv with mmcv 1.7.2, compared with what mmcv itself gives."""
-import json, os, pickle, subprocess
+import os, pickle, subprocess
 from pathlib import Path
 import pytest
 from segnb.config import Config, DictAction
@@ -114,7 +114,7 @@ def test_same_as_mmcv(tmp_path):
 
 def test_every_shipped_config_loads():
     "The configs in segnb/configs load without mmseg around, and find_config finds each by name."
-    from segnb.config_tools import configs_dir, find_config, list_configs
+    from segnb.config_tools import find_config, list_configs
     names = [p for p in list_configs() if not p.startswith('shapes/')]
     assert len(names) >= 40
     for rel in names:

@@ -1,5 +1,5 @@
 """Multi-process training on CPU with Gloo: torchrun, Slurm variables set by hand, and a rank that dies."""
-import os, socket, subprocess, sys, time
+import os, socket, subprocess, time
 import pytest
 from tiny_data import make_tiny_dataset, train_cmd, segnb_env, losses, REPO
 

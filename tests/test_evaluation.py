@@ -1,10 +1,8 @@
 """segnb.evaluation cross-checked against torchmetrics (and, when SEGNB_MMSEG_PYTHON names a python with mmseg 0.30, mmseg)."""
-import os, re, subprocess, sys, textwrap
+import os, re, subprocess, textwrap
 import numpy as np, pytest, torch
 from torchmetrics.functional.classification import multiclass_confusion_matrix, multiclass_jaccard_index, multiclass_f1_score
-from segnb.evaluation import (confusion_matrix, intersect_and_union, eval_metrics, mean_iou, mean_fscore,
-                              pre_eval_to_metrics, SegMetricAccumulator, summarize_metrics, total_area_to_metrics,
-                              format_metrics_table)
+from segnb.evaluation import (confusion_matrix, intersect_and_union, eval_metrics, mean_iou, pre_eval_to_metrics, SegMetricAccumulator, summarize_metrics, format_metrics_table)
 
 N = 7
 

@@ -1,9 +1,9 @@
 """Hooks: priorities, LR/momentum values (hand-computed and against mmcv 1.7.2 when SEGNB_MMSEG_VENV is set),
 optimizer hooks, checkpoint rotation and atomic latest.pth, the NaN guard, loggers, EMA and evaluation hooks."""
-import json, math, os, os.path as osp, re
+import json, os, os.path as osp, re
 import pytest, torch
 from segnb.registry import HOOKS, build_from_cfg
-from segnb.runner.hooks import Hook, OptimizerHook, GradientCumulativeOptimizerHook
+from segnb.runner.hooks import Hook, OptimizerHook
 from segnb.runner.checkpoint_hooks import InvalidLossError
 from segnb.runner.eval_hooks import EvalHook
 from segnb.runner.runner import IterBasedRunner
@@ -32,7 +32,9 @@ def trace(hook, kind, by_epoch, max_iters, epoch_len):
         out.append([key(g) for g in opt.param_groups])
     return out
 '''
-exec(DRIVER)
+_driver = {}
+exec(DRIVER, _driver)
+trace = _driver['trace']
 
 LR_CFGS = [dict(policy='poly', power=0.9, min_lr=1e-4, by_epoch=False),
            dict(policy='poly', power=1.0, min_lr=0.0, by_epoch=False, warmup='linear', warmup_iters=5, warmup_ratio=1e-6),

@@ -2,7 +2,7 @@
 import warnings
 import pytest, torch, torch.nn as nn, torch.nn.functional as F
 import segnb.models.utils.layers as L
-from segnb.models.utils.layers import (ConvModule, DepthwiseSeparableConvModule, build_conv_layer, build_norm_layer,
+from segnb.models.utils.layers import (ConvModule, DepthwiseSeparableConvModule, build_norm_layer,
                                  build_activation_layer, resize)
 from mmseg_venv import needs_mmseg, run_mmseg
 

@@ -1,7 +1,7 @@
 """Loaders end to end: batches from the shipped VOC config, reproducible per-worker seeding, test-time batches,
 RepeatDataset configs, and DistributedSampler / InfiniteSampler sharding under a real 2-process gloo group."""
 import itertools, os
-import numpy as np, pytest, torch
+import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from data_trees import make_voc

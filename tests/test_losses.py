@@ -2,7 +2,7 @@
 import json, warnings
 import pytest, torch
 import torch.nn.functional as F
-from segnb.models.losses.losses import CrossEntropyLoss, DiceLoss, FocalLoss, accuracy, cross_entropy, get_class_weight
+from segnb.models.losses.losses import CrossEntropyLoss, DiceLoss, FocalLoss, accuracy, get_class_weight
 from segnb.registry import MODELS
 from mmseg_venv import needs_mmseg, run_mmseg
 

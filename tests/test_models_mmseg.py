@@ -2,7 +2,7 @@
 
 - SEGNB_MMSEG_CONFIGS: the `configs` folder of the mmsegmentation 0.30.0 wheel (`mmseg/.mim/configs`); skips when unset.
 - SEGNB_MMSEG_VENV: a venv with mmsegmentation==0.30.0 + mmcv==1.7.2 for the spot checks; they skip when unset."""
-import glob, os, warnings
+import glob, os
 import pytest, torch
 from segnb.config import Config
 from segnb.registry import MODELS, NORM_LAYERS, ACTIVATION_LAYERS, CONV_LAYERS, PIXEL_SAMPLERS

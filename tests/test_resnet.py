@@ -1,11 +1,11 @@
 """segnb.models.backbones.resnet against torchvision (weights and features), mmsegmentation 0.30 itself (keys, shapes, outputs,
 init; when SEGNB_MMSEG_VENV is set) and the mmseg configs corpus (when SEGNB_MMSEG_CONFIGS is also set)."""
-import copy, os, warnings
+import copy, os
 import pytest, torch, torch.nn as nn, torchvision
-from segnb.models.backbones.resnet import ResNet, ResNetV1c, ResNetV1d, BasicBlock, Bottleneck, torchvision_features, model_facts
+from segnb.models.backbones.resnet import ResNet, ResNetV1c, torchvision_features, model_facts
 from segnb.registry import MODELS
 from segnb.checkpoint import hub_cache_dir
-from mmseg_venv import needs_mmseg, run_mmseg, VENV
+from mmseg_venv import needs_mmseg, run_mmseg
 
 D8 = dict(strides=(1, 2, 1, 1), dilations=(1, 1, 2, 4))
 

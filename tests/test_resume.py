@@ -1,7 +1,7 @@
 """Fault injection on `segnb train` (tiny config, CPU, deterministic): SIGKILL at an arbitrary iteration then
 `--resume-from latest.pth` reproduces the uninterrupted run's losses exactly; dying half-way through a checkpoint
 write never leaves a truncated latest.pth; `--load-from` loads weights only."""
-import os, random, signal, subprocess, time
+import os, random, subprocess, time
 import pytest, torch
 from tiny_data import make_tiny_dataset, train_cmd, segnb_env, losses
 

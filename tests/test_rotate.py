@@ -1,5 +1,5 @@
 "RandomRotate / imrotate: bit-exact against mmcv 1.7.2 + OpenCV in the mmseg venv, and against hand-computed facts."
-import os, pickle, subprocess, sys, tempfile
+import os, pickle, subprocess, tempfile
 import numpy as np, pytest, torch
 from segnb.data.warp import imrotate, warp_affine, cv_rotation_matrix
 from segnb.data.transforms import Compose, RandomRotate

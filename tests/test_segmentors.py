@@ -1,5 +1,5 @@
 "Segmentors: train/test paths, distributed parse_losses on 2 CPU processes, GPU-readiness on CPU, and mmseg itself."
-import copy, os, socket, warnings
+import copy, socket, warnings
 import numpy as np, pytest, torch
 import torch.distributed as dist
 import torch.multiprocessing as mp

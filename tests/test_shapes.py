@@ -1,6 +1,6 @@
 """The shipped Shapes copy (`data/shapes/`): reproducible bit for bit, the layout configs expect, every class present,
 not solvable by colour, and loadable through the shipped dataset config from any working directory."""
-import os, subprocess, sys
+import subprocess, sys
 from pathlib import Path
 import numpy as np, pytest
 from PIL import Image

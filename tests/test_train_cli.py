@@ -72,7 +72,6 @@ def test_unwritable_work_dir(data, tmp_path):
     assert r.returncode == 1 and 'is not writable' in r.stderr and 'Traceback' not in r.stderr
 
 def test_unknown_config_name():
-    from segnb.cli import main
     r = subprocess.run([sys.executable, '-m', 'segnb', 'train', 'pspnet_r50-d8_512x512_20k_voc12aguu'],
                        env=segnb_env(), capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and 'no config' in r.stderr and 'pspnet_r50-d8_512x512_20k_voc12aug' in r.stderr

@@ -1,6 +1,6 @@
 """The pipeline against references: mmseg 0.30 itself on the same files and seeds (SEGNB_MMSEG_VENV), Python's colorsys
 for the HSV steps, and geometric invariants (masks move with their images, labels are never blended)."""
-import colorsys, os
+import colorsys
 import numpy as np, pytest, torch
 from PIL import Image
 from data_trees import blob_image_and_mask, save_jpg, save_palette_png, VOC_PALETTE
@@ -86,7 +86,7 @@ def test_geometric_steps_match_mmseg(tmp_path):
 
 @needs_mmseg
 def test_test_time_pipeline_matches_mmseg(tmp_path):
-    names = make_files(tmp_path, n=1)
+    make_files(tmp_path, n=1)
     pipe = [dict(type='LoadImageFromFile'), dict(type='MultiScaleFlipAug', img_scale=(2048, 512), img_ratios=[0.5, 1.25],
                  flip=True, transforms=[dict(type='Resize', keep_ratio=True), dict(type='RandomFlip'),
                                         dict(type='Normalize', **IMG_NORM), dict(type='ImageToTensor', keys=['img']),

@@ -28,7 +28,7 @@ def make_tiny_dataset(root, n_train=16, n_val=4, size=32, seed=0):
     return str(root)
 
 # ---- running the `segnb` command in a subprocess -------------------------------------------------------------
-import glob, json, subprocess, sys
+import glob, json, sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_CONFIG = os.path.join(REPO, 'tests', 'configs', 'tiny_pspnet.py')
 

@@ -16,7 +16,6 @@ def build(name):
     from segnb.config import Config
     from segnb.config_tools import find_config
     from segnb.models.segmentors.encoder_decoder import build_segmentor
-    import segnb.models
     if name == 'default':
         cfg, size, batch = Config.fromfile(find_config('shapes/pspnet_r18-d8_shapes.py')), 64, 16
     else:

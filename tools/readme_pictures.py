@@ -9,7 +9,7 @@
    `--skip-browser`; it then reuses `tests/artifacts/dashboard.png`).
 Both are written as palette PNGs, well under 200 KB.
 """
-import argparse, shutil, subprocess, sys, tempfile
+import argparse, subprocess, sys, tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
