@@ -90,7 +90,8 @@ def train_config(cfg, progress=False, **settings):
 
 # %% ../nbs/60_apis.ipynb #cffff5d9
 def build_train_runner(model, cfg, distributed, timestamp=None, meta=None, logger=None):
-    "Model on its device, optimizer and runner (with the config's training hooks) for the effective config `cfg`."
+    "Model on its device, optimizer and runner (with the config's training hooks) for `cfg` (made effective by `train_config`)."
+    cfg = train_config(cfg)
     model = wrap_model(model, distributed, cfg.device, cfg.get('find_unused_parameters', False))
     optimizer = build_optimizer(model, cfg.optimizer)
     runner = build_from_cfg(dict(cfg.runner), RUNNERS, default_args=dict(
