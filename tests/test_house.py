@@ -99,7 +99,7 @@ def test_imports_run_down_the_layers():
 def test_ruff_finds_nothing():
     ruff = shutil.which('ruff') or (shutil.which('ruff', path=os.path.dirname(sys.executable)))
     if ruff is None: pytest.skip('ruff is not installed (pip install ruff); CI installs it')
-    r = subprocess.run([ruff, 'check', 'segnb', 'tests', 'benchmarks', 'tools'], cwd=REPO, capture_output=True, text=True)
+    r = subprocess.run([ruff, 'check', '--output-format', 'concise', 'segnb', 'tests', 'benchmarks', 'tools'], cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
 
 def test_all_leaks_no_generic_names():
