@@ -89,3 +89,17 @@ def test_train_dumps_the_config_the_run_used(tiny_cfg, tmp_path, monkeypatch):
     assert dumped.optimizer.lr == 0.02 and dumped.runner.max_iters == 1 and dumped.seed == 3
     assert dumped.work_dir == str(work) and dumped.device == used['cfg'].device
     assert dumped.to_dict() == used["cfg"].to_dict()
+
+def test_background_training_closes_its_run_logger(tmp_path):
+    "A background run's logger is closed when its thread ends (BackgroundTraining's `on_end`), even on a failure."
+    pytest.importorskip('ipywidgets')
+    from segnb.dashboard import BackgroundTraining
+    from runner_stand_ins import make_runner, tiny_loader
+    for fail in (False, True):
+        runner = make_runner(str(tmp_path / f'bg{fail}'), max_iters=2)
+        runner.logger = run_logger(tmp_path / f'bg{fail}.log')
+        loaders = [tiny_loader()] if not fail else [None]          # a None loader makes the run fail at once
+        bg = BackgroundTraining(runner, loaders, [('train', 1)], on_end=lambda lg=runner.logger: close_logger(lg))
+        bg.thread.join(60)
+        assert not bg.thread.is_alive() and bg.state == ('failed' if fail else 'finished'), bg.state
+        assert runner.logger.handlers == [], f'the run logger still has handlers after a {"failed" if fail else "finished"} run'
