@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['OPENCV_VERSIONS', 'cv_rotation_matrix', 'invert_affine', 'fma32', 'warp_coords', 'cv_border', 'framed', 'frame_index',
            'lerp32', 'sample_nearest', 'sample_bilinear', 'warp_coords_fixed', 'sample_bilinear_fixed', 'warp_coords64',
-           'scalar_path', 'sample_bilinear64', 'check_opencv', 'warp_affine', 'imrotate']
+           'scalar_path', 'nearest_index', 'sample_bilinear64', 'check_opencv', 'warp_affine', 'imrotate']
 
 # %% ../../nbs/27_data.warp.ipynb #30f53485
 import math
@@ -104,7 +104,7 @@ def sample_bilinear_fixed(flat, sx, sy, h, w, fixed_point=True):
     for q, wt in zip(p, wts): acc += q.to(torch.int32) * (wt * 32).to(torch.int32)
     return acc >> 15
 
-# %% ../../nbs/27_data.warp.ipynb #17125a8a
+# %% ../../nbs/27_data.warp.ipynb #f84f9956
 def warp_coords64(minv, h, w):
     "OpenCV 5.1's source point `(sx, sy)` of every output pixel in float64, each `[h, w]`."
     m0, m1, m2, m3, m4, m5 = minv
@@ -121,7 +121,12 @@ def scalar_path(sx, sy, h, w):
     scalar[odd, last[odd]] = True
     return scalar
 
-# %% ../../nbs/27_data.warp.ipynb #e7886979
+def nearest_index(s, n):
+    "OpenCV 5.1's nearest source index along an axis of `n` pixels: `floor(s + 0.5)`, the far edge `n - 0.5` included."
+    i = torch.floor(s + .5)
+    return torch.where(s == n - .5, i - 1, i).long()
+
+# %% ../../nbs/27_data.warp.ipynb #45e9b4ef
 def sample_bilinear64(flat, sx, sy, scalar, h, w):
     "OpenCV 5.1's `INTER_LINEAR` from float64 points: fused lerps along y then x; plain last lerp where `scalar`."
     fx, fy = torch.floor(sx), torch.floor(sy)
@@ -147,7 +152,7 @@ def _sampler(x, minv, size, interpolation, bval, opencv):
     nearest = interpolation == 'nearest'
     if opencv == '5.1':
         sx, sy = warp_coords64(minv, *size)
-        if nearest: return framed(x, bval), sample_nearest, (torch.floor(sx + .5).long(), torch.floor(sy + .5).long())
+        if nearest: return framed(x, bval), sample_nearest, (nearest_index(sx, x.shape[-1]), nearest_index(sy, x.shape[-2]))
         scalar = scalar_path(sx, sy, *x.shape[-2:])
         return framed(x.float(), bval.float()), sample_bilinear64, (sx, sy, scalar)
     if opencv == '5.0':
