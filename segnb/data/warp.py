@@ -123,8 +123,9 @@ def scalar_path(sx, sy, h, w):
 
 def nearest_index(s, n):
     "OpenCV 5.1's nearest source index along an axis of `n` pixels: `floor(s + 0.5)`, the far edge `n - 0.5` included."
-    i = torch.floor(s + .5)
-    return torch.where(s == n - .5, i - 1, i).long()
+    i = (s + .5).floor_()
+    i[s == n - .5] -= 1
+    return i.long()
 
 # %% ../../nbs/27_data.warp.ipynb #45e9b4ef
 def sample_bilinear64(flat, sx, sy, scalar, h, w):
