@@ -135,7 +135,8 @@ def sample_bilinear64(flat, sx, sy, scalar, h, w):
     p00, p01, p10, p11 = flat.index_select(1, torch.cat([i00, i00 + 1, i00 + w + 4, i00 + w + 5])).chunk(4, 1)
     ax, ay = (sx - fx).float(), (sy - fy).float()
     v0, v1 = lerp32(ay.double(), p00, p10), lerp32(ay.double(), p01, p11)
-    return torch.where(scalar, v0 + ax * (v1 - v0), lerp32(ax.double(), v0, v1))
+    fused = lerp32(ax.double(), v0, v1)
+    return torch.where(scalar, v0 + ax * (v1 - v0), fused) if scalar.any() else fused
 
 # %% ../../nbs/27_data.warp.ipynb #d153a653
 OPENCV_VERSIONS = ('5.1', '5.0', '4')     # whose warpAffine arithmetic `opencv=` copies; the first is the default
@@ -154,7 +155,8 @@ def _sampler(x, minv, size, interpolation, bval, opencv):
     if opencv == '5.1':
         sx, sy = warp_coords64(minv, *size)
         if nearest: return framed(x, bval), sample_nearest, (nearest_index(sx, x.shape[-1]), nearest_index(sy, x.shape[-2]))
-        scalar = scalar_path(sx, sy, *x.shape[-2:])
+        one_channel = x.shape[0] == 1     # 3-channel images fuse every lerp
+        scalar = scalar_path(sx, sy, *x.shape[-2:]) if one_channel else torch.zeros(sx.shape, dtype=torch.bool)
         return framed(x.float(), bval.float()), sample_bilinear64, (sx, sy, scalar)
     if opencv == '5.0':
         sx, sy = warp_coords(minv, *size)
