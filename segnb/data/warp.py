@@ -155,8 +155,9 @@ def _sampler(x, minv, size, interpolation, bval, opencv):
     if opencv == '5.1':
         sx, sy = warp_coords64(minv, *size)
         if nearest: return framed(x, bval), sample_nearest, (nearest_index(sx, x.shape[-1]), nearest_index(sy, x.shape[-2]))
-        one_channel = x.shape[0] == 1     # 3-channel images fuse every lerp
-        scalar = scalar_path(sx, sy, *x.shape[-2:]) if one_channel else torch.zeros(sx.shape, dtype=torch.bool)
+        if not x.dtype.is_floating_point: sx, sy = sx.float().double(), sy.float().double()   # 8-bit: float32 points
+        plain_ends = x.dtype.is_floating_point and x.shape[0] == 1     # only 1-channel float images have them
+        scalar = scalar_path(sx, sy, *x.shape[-2:]) if plain_ends else torch.zeros(sx.shape, dtype=torch.bool)
         return framed(x.float(), bval.float()), sample_bilinear64, (sx, sy, scalar)
     if opencv == '5.0':
         sx, sy = warp_coords(minv, *size)
