@@ -47,7 +47,7 @@ def main():
     img = torch.from_numpy(rng.integers(0, 256, (3, 512, 512), dtype=np.uint8))
     seg = torch.from_numpy(rng.integers(0, 21, (512, 512), dtype=np.uint8))
     rows = [('torchvision F.rotate (baseline)', lambda: F.rotate(img, -17.3, IM.BILINEAR), lambda: F.rotate(seg[None], -17.3, IM.NEAREST, fill=[255.]))]
-    for ocv in (5, 4):
+    for ocv in ('5.1', '5.0', '4'):
         rows.append((f'segnb imrotate opencv={ocv}', lambda o=ocv: imrotate(img, 17.3, opencv=o),
                      lambda o=ocv: imrotate(seg, 17.3, border_value=255, interpolation='nearest', opencv=o)))
     results = [(name, median_ms(fi, a.repeats), median_ms(fs, a.repeats)) for name, fi, fs in rows]
