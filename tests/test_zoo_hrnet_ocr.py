@@ -7,6 +7,7 @@ import pytest, torch
 from segnb.config import Config
 from segnb.models import build_segmentor
 from mmseg_venv import needs_mmseg, run_mmseg
+from test_models_mmseg import _bn      # SyncBN -> BN everywhere (a single process on CPU)
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 needs_configs = pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')
@@ -15,12 +16,6 @@ CONFIGS = ['hrnet/fcn_hr18s_512x1024_40k_cityscapes', 'hrnet/fcn_hr18_512x1024_4
            'ocrnet/ocrnet_hr18s_512x1024_40k_cityscapes', 'ocrnet/ocrnet_r101-d8_512x1024_40k_b8_cityscapes']
 TRAIN = ['hrnet/fcn_hr18s_512x1024_40k_cityscapes', 'ocrnet/ocrnet_hr18s_512x1024_40k_cityscapes',
          'ocrnet/ocrnet_r101-d8_512x1024_40k_b8_cityscapes']
-
-def _bn(d):
-    "SyncBN -> BN everywhere (a single process on CPU)."
-    if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in d.items()}
-    if isinstance(d, (list, tuple)): return type(d)(_bn(v) for v in d)
-    return d
 
 def _model_cfg(name):
     return dict(_bn(dict(Config.fromfile(os.path.join(ROOT, name + '.py'), import_custom_modules=False).model)), pretrained=None)
@@ -101,3 +96,26 @@ def test_same_training_losses_and_bn_statistics(runs, name):
     if 'ocrnet' in name: assert list(ours[name]['losses'])[:3] == ['decode_0.loss_ce', 'decode_0.acc_seg', 'decode_1.loss_ce']
     for k, v in ours[name]['losses'].items(): torch.testing.assert_close(v, ref[name]['losses'][k], rtol=1e-5, atol=1e-5, msg=k)
     for k, v in ours[name]['stats'].items(): torch.testing.assert_close(v, ref[name]['stats'][k], rtol=1e-5, atol=1e-5, msg=k)
+
+def _train_state(model):
+    "Names of the parameters without gradient and of the modules in eval mode, after `model.train()`."
+    model.train()
+    return dict(frozen=sorted(n for n, p in model.named_parameters() if not p.requires_grad),
+                eval=sorted(n for n, m in model.named_modules() if not m.training))
+
+@pytest.mark.parametrize('frozen_stages, norm_eval', [(2, False), (4, True)])
+def test_frozen_stages_and_norm_eval_as_mmseg(frozen_stages, norm_eval):
+    "HRNet's frozen_stages (stem, layer1/stage k and a transition) and norm_eval freeze what mmseg 0.30 freezes."
+    from segnb.registry import MODELS
+    cfg = dict(_model_cfg('hrnet/fcn_hr18s_512x1024_40k_cityscapes')['backbone'], frozen_stages=frozen_stages, norm_eval=norm_eval)
+    ours = _train_state(MODELS.build(cfg))
+    ref = run_mmseg('''
+from mmseg.models.builder import BACKBONES
+m = BACKBONES.build(inp['cfg'])
+m.train()                     # mmseg's HRNet.train returns None
+out['frozen'] = sorted(n for n, p in m.named_parameters() if not p.requires_grad)
+out['eval'] = sorted(n for n, m in m.named_modules() if not m.training)
+''', cfg=cfg)
+    assert ours['frozen'] and ours['eval']
+    assert ours['frozen'] == ref['frozen']
+    assert ours['eval'] == ref['eval']

@@ -178,17 +178,17 @@ class HRNet(nn.Module):
                                         cfg['num_channels'], multiscale_output or i < n - 1, with_cp=self.with_cp,
                                         norm_cfg=self.norm_cfg, conv_cfg=self.conv_cfg) for i in range(n)])
 
-    def _frozen_modules(self):
-        "The modules `frozen_stages` freezes, as mmseg 0.30 picks them (stage 4 refreezes transition3)."
-        if self.frozen_stages < 0: return []
-        mods = [self.conv1, self.norm1, self.conv2, self.norm2]
-        for i in range(1, self.frozen_stages + 1):
-            mods += [self.layer1 if i == 1 else getattr(self, f'stage{i}'), getattr(self, f'transition{min(i, 3)}')]
-        return mods
+    def _frozen_stages_modules(self):
+        "Per frozen stage, the modules mmseg 0.30 freezes: layer1 or stage k, and a transition (stage 4 takes transition3 again)."
+        return [m for i in range(1, self.frozen_stages + 1)
+                for m in (self.layer1 if i == 1 else getattr(self, f'stage{i}'), getattr(self, f'transition{min(i, 3)}'))]
 
     def _freeze_stages(self):
-        for m in self._frozen_modules():
-            m.eval()
+        "Fix the parameters of the stem and the first `frozen_stages` stages; their norms (all their modules) go to eval mode."
+        if self.frozen_stages < 0: return
+        stages = self._frozen_stages_modules()
+        for m in [self.norm1, self.norm2] + stages: m.eval()
+        for m in [self.conv1, self.norm1, self.conv2, self.norm2] + stages:
             for p in m.parameters(): p.requires_grad = False
 
     def _transition(self, k, ys):
