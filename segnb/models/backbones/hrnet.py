@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['Upsample', 'HRModule', 'HRNet']
 
-# %% ../../../nbs/80c_models.backbones.hrnet.ipynb #00765a5f
+# %% ../../../nbs/80c_models.backbones.hrnet.ipynb #c65fd63a
 import warnings
-import torch
+
 import torch.nn as nn
 from ...registry import MODELS
 from ..utils.layers import build_conv_layer, build_norm_layer, kaiming_init, constant_init, resize

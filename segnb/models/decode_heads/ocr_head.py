@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from ...registry import MODELS
-from ..utils.layers import ConvModule, resize
+from ..utils.layers import ConvModule
 from ..utils.self_attention_block import SelfAttentionBlock
 from .decode_head import BaseDecodeHead
 
