@@ -11,7 +11,7 @@ from test_models_mmseg import _bn      # SyncBN -> BN everywhere (a single proce
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 needs_configs = pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')
-pytestmark = [pytest.mark.filterwarnings('ignore'), needs_configs, needs_mmseg]
+pytestmark = pytest.mark.filterwarnings('ignore')
 CONFIGS = ['hrnet/fcn_hr18s_512x1024_40k_cityscapes', 'hrnet/fcn_hr18_512x1024_40k_cityscapes',
            'ocrnet/ocrnet_hr18s_512x1024_40k_cityscapes', 'ocrnet/ocrnet_r101-d8_512x1024_40k_b8_cityscapes']
 TRAIN = ['hrnet/fcn_hr18s_512x1024_40k_cityscapes', 'ocrnet/ocrnet_hr18s_512x1024_40k_cityscapes',
@@ -76,18 +76,24 @@ for n in inp['cfgs']:
 ''', timeout=600, cfgs=cfgs, sds=sds, x=x, img=img, gt=gt, metas=metas, train=TRAIN)
     return ours, ref
 
+@needs_configs
+@needs_mmseg
 @pytest.mark.parametrize('name', CONFIGS)
 def test_keys_and_shapes_match_mmseg(runs, name):
     ours, ref = runs
     assert set(ours[name]['shapes']) == set(ref[name]['shapes']), set(ours[name]['shapes']) ^ set(ref[name]['shapes'])
     assert ours[name]['shapes'] == ref[name]['shapes']
 
+@needs_configs
+@needs_mmseg
 @pytest.mark.parametrize('name', CONFIGS)
 def test_same_weights_same_logits(runs, name):
     ours, ref = runs
     assert ours[name]['logits'].shape == (1, 19, 64, 64)
     torch.testing.assert_close(ours[name]['logits'], ref[name]['logits'], rtol=1e-5, atol=1e-5)
 
+@needs_configs
+@needs_mmseg
 @pytest.mark.parametrize('name', TRAIN)
 def test_same_training_losses_and_bn_statistics(runs, name):
     "Cascade configs log `decode_0.*` (FCN, weight 0.4) and `decode_1.*` (OCR); BN statistics move as in mmseg."
@@ -103,6 +109,8 @@ def _train_state(model):
     return dict(frozen=sorted(n for n, p in model.named_parameters() if not p.requires_grad),
                 eval=sorted(n for n, m in model.named_modules() if not m.training))
 
+@needs_configs
+@needs_mmseg
 @pytest.mark.parametrize('frozen_stages, norm_eval', [(2, False), (4, True)])
 def test_frozen_stages_and_norm_eval_as_mmseg(frozen_stages, norm_eval):
     "HRNet's frozen_stages (stem, layer1/stage k and a transition) and norm_eval freeze what mmseg 0.30 freezes."
@@ -119,3 +127,19 @@ out['eval'] = sorted(n for n, m in m.named_modules() if not m.training)
     assert ours['frozen'] and ours['eval']
     assert ours['frozen'] == ref['frozen']
     assert ours['eval'] == ref['eval']
+
+
+def test_every_hrnet_module_runs_once_per_forward():
+    "Forward hooks of every HRNet module with weights, and of every Upsample, fire exactly once per forward (eval and train)."
+    from segnb.models.backbones.hrnet import Upsample
+    cfg = Config.fromfile(os.path.join(os.path.dirname(__file__), '..', 'segnb', 'configs', 'hrnet', 'fcn_hr18s_512x1024_40k_cityscapes.py'))
+    model = build_segmentor(dict(_bn(dict(cfg.model)), pretrained=None))
+    mods = {n: m for n, m in model.backbone.named_modules() if isinstance(m, Upsample) or list(m.parameters(recurse=False))}
+    counts = dict.fromkeys(mods, 0)
+    for n, m in mods.items(): m.register_forward_hook(lambda *a, n=n: counts.__setitem__(n, counts[n] + 1))
+    img = torch.randn(2, 3, 64, 64)
+    for mode in (False, True):
+        model.train(mode)
+        with torch.no_grad(): model.extract_feat(img)
+        assert len(counts) > 300 and set(counts.values()) == {1}, {n: c for n, c in counts.items() if c != 1}
+        counts.update(dict.fromkeys(counts, 0))
