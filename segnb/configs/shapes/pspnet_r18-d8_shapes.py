@@ -17,14 +17,14 @@ model = dict(
                         loss_decode=dict(avg_non_ignore=True)))
 
 # AdamW: in the tuning runs, SGD with the VOC schedules' lr=0.01 learned far more slowly from scratch.
-# OneCycle (warm up from max_lr/25 over the first 30%, cosine down to ~0) reaches the old 600-iteration poly
-# schedule's accuracy in 250 iterations.
+# OneCycle (warm up from max_lr/25 over the first 30%, cosine down to ~0): val mIoU 0.878 after 200 iterations
+# (seeds 0 and 1); 600 iterations of poly decay from 2e-3 reached 0.895 in 2.5x the time.
 optimizer = dict(_delete_=True, type='AdamW', lr=0.002, betas=(0.9, 0.999), weight_decay=0.01)   # lr: OneCycle sets it
-lr_config = dict(_delete_=True, policy='OneCycle', max_lr=0.005, by_epoch=False)
+lr_config = dict(_delete_=True, policy='OneCycle', max_lr=0.006, by_epoch=False)
 # bf16 autocast for the forward passes (CPU or GPU): ~1.4x faster steps on a CPU with avx512_bf16/AMX, same mIoU
 optimizer_config = dict(amp='bf16')
-runner = dict(type='IterBasedRunner', max_iters=250)
-checkpoint_config = dict(by_epoch=False, interval=250)
-evaluation = dict(interval=250, metric='mIoU', pre_eval=True)     # once, at the end
+runner = dict(type='IterBasedRunner', max_iters=200)
+checkpoint_config = dict(by_epoch=False, interval=200)
+evaluation = dict(interval=200, metric='mIoU', pre_eval=True)     # once, at the end
 seed = 0                                          # the same run each time (`--seed` overrides)
 log_config = dict(interval=50, hooks=[dict(type='TextLoggerHook', by_epoch=False)])
