@@ -34,6 +34,8 @@ test_pipeline = [
 data = dict(
     samples_per_gpu=16,
     workers_per_gpu=1,
+    # validate 16 images per forward (mmseg's `val_dataloader` key): the same label maps as one by one, ~3x less CPU
+    val_dataloader=dict(samples_per_gpu=16),
     train=dict(type=dataset_type, data_root=data_root, img_dir='img_dir/train', ann_dir='ann_dir/train',
                pipeline=train_pipeline),
     val=dict(type=dataset_type, data_root=data_root, img_dir='img_dir/val', ann_dir='ann_dir/val',
