@@ -207,11 +207,12 @@ _USER_ERRORS = (FileNotFoundError, KeyError, ValueError, TypeError, OSError, Not
 
 def _report(command, e):
     from segnb.data.loader import get_dist_info
+    from segnb.registry import error_text
     rank, world = get_dist_info()
     where = f' (rank {rank} of {world})' if world > 1 else ''
     if world > 1 and isinstance(e, RuntimeError) and not isinstance(e, NotImplementedError):
         msg = f'a collective operation failed, most likely because another rank died or timed out: {e}'
-    else: msg = str(e).strip("'\"") if isinstance(e, KeyError) else str(e)
+    else: msg = error_text(e)
     print(f'segnb {command}{where}: error: {msg}', file=sys.stderr)
 
 def main(argv=None):
