@@ -8,7 +8,7 @@ __all__ = ['TORCHVISION_URLS', 'OPEN_MMLAB_URLS', 'LoadReport', 'weights_to_cpu'
            'load_checkpoint']
 
 # %% ../nbs/02_checkpoint.ipynb #78e23cb9
-import os, re, time, uuid, logging
+import errno, os, re, time, uuid, logging
 from collections import OrderedDict, namedtuple
 import torch
 import torch.nn as nn
@@ -62,8 +62,12 @@ def atomic_torch_save(obj, filename):
             torch.save(obj, f)
             f.flush(); os.fsync(f.fileno())
         os.replace(tmp, filename)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp): os.remove(tmp)
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+            raise OSError(errno.ENOSPC, f'no space left on the disk of {folder} while saving {filename}; the file '
+                          f'was not written and the earlier checkpoints (latest.pth) are intact: free some space, or '
+                          f'set --work-dir on another disk') from e
         raise
 
 def save_checkpoint(model, filename, optimizer=None, meta=None):

@@ -4,15 +4,14 @@
 
 # %% auto #0
 __all__ = ['build_dataset', 'collate', 'get_dist_info', 'worker_init_fn', 'InfiniteSampler', 'sample_seed', 'seeded',
-           'SeededSamples', 'EpochTaggedSampler', 'build_dataloader']
+           'SeededSamples', 'SeededShuffle', 'EpochTaggedSampler', 'build_dataloader']
 
 # %% ../../nbs/23_data.loader.ipynb #e5875055
 import contextlib, copy, random
 from functools import partial
 import numpy as np, torch
 import torch.nn.functional as TF
-from torch.utils.data import (DataLoader, Dataset, DistributedSampler, IterableDataset, RandomSampler, Sampler,
-                              SequentialSampler)
+from torch.utils.data import (DataLoader, Dataset, DistributedSampler, IterableDataset, Sampler)
 from ..registry import DATASETS, build_from_cfg
 from .datasets import ConcatDataset, RepeatDataset
 
@@ -117,6 +116,15 @@ class SeededSamples(Dataset):
         epoch, i = key
         with seeded(sample_seed(self.seed, epoch, i)): return self.dataset[i]
 
+class SeededShuffle(Sampler):
+    "A permutation of `range(size)` drawn from `(seed, epoch)` alone (not from torch's global stream); `set_epoch` picks it."
+    def __init__(self, size, seed): self.size, self.seed, self.epoch = size, seed, 0
+    def set_epoch(self, epoch): self.epoch = epoch
+    def __len__(self): return self.size
+    def __iter__(self):
+        g = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, self.epoch]).generate_state(1)[0]))
+        return iter(torch.randperm(self.size, generator=g).tolist())
+
 class EpochTaggedSampler(Sampler):
     "The indices of `sampler` as `(epoch, index)` pairs; `set_epoch` sets the epoch (and passes it on)."
     def __init__(self, sampler): self.sampler, self.epoch = sampler, 0
@@ -139,7 +147,7 @@ def _sampler(dataset, dist, shuffle, seed, infinite):
 def _seed_per_sample(dataset, sampler, shuffle, seed):
     "`(dataset, sampler)` drawing each sample under `(seed, epoch, index)`; unchanged without a seed or a shuffle."
     if seed is None or not shuffle or isinstance(dataset, IterableDataset): return dataset, sampler
-    sampler = sampler if sampler is not None else RandomSampler(dataset)
+    sampler = sampler if sampler is not None else SeededShuffle(len(dataset), seed)
     return SeededSamples(dataset, seed), EpochTaggedSampler(sampler)
 
 def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist=False, shuffle=True, seed=None,
