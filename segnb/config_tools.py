@@ -27,7 +27,10 @@ def parse_json_yaml(text, filename):
                          f'(JSON allows no trailing commas, comments or single quotes)') from None
     except yaml.YAMLError as e:
         tab = ' YAML does not allow tabs for indentation: replace them with spaces.' if '\t' in text else ''
-        raise ValueError(f'invalid YAML in config file {filename}: {e}.{tab}') from None
+        mark = getattr(e, 'problem_mark', None)
+        where = f', line {mark.line + 1} column {mark.column + 1}' if mark is not None else ''
+        what = getattr(e, 'problem', None) or ' '.join(str(e).split())
+        raise ValueError(f'invalid YAML in config file {filename}{where}: {what}.{tab}') from None
 
 def dump_yaml(cfg_dict):
     "YAML text for a config dict; tuples stay tuples (`!!python/tuple`), which `parse_json_yaml` reads back."
