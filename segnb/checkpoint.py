@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['TORCHVISION_URLS', 'OPEN_MMLAB_URLS', 'LoadReport', 'weights_to_cpu', 'atomic_torch_save', 'save_checkpoint',
-           'checkpoint_url', 'hub_cache_dir', 'cache_path', 'find_checkpoint', 'load_state_dict', 'load_checkpoint']
+           'checkpoint_url', 'hub_cache_dir', 'cache_path', 'find_checkpoint', 'short_report', 'load_state_dict',
+           'load_checkpoint']
 
 # %% ../nbs/02_checkpoint.ipynb #78e23cb9
-import os, re, time, uuid, logging
+import errno, os, re, time, uuid
 from collections import OrderedDict, namedtuple
 import torch
 import torch.nn as nn
@@ -61,8 +62,12 @@ def atomic_torch_save(obj, filename):
             torch.save(obj, f)
             f.flush(); os.fsync(f.fileno())
         os.replace(tmp, filename)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp): os.remove(tmp)
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+            raise OSError(errno.ENOSPC, f'no space left on the disk of {folder} while saving {filename}; the file '
+                          f'was not written and the earlier checkpoints (latest.pth) are intact: free some space, or '
+                          f'set --work-dir on another disk') from e
         raise
 
 def save_checkpoint(model, filename, optimizer=None, meta=None):
@@ -148,22 +153,53 @@ def _numpy_safe_globals():
     return [mc.scalar, mc._reconstruct, np.ndarray, np.dtype, *dtypes,
             (mc.scalar, 'numpy.core.multiarray.scalar'), (mc._reconstruct, 'numpy.core.multiarray._reconstruct')]
 
+def _first_sentence(e):
+    "The first sentence of `e`'s message (torch's load errors go on for a paragraph)."
+    text = ' '.join(str(e).split())
+    return re.split(r'(?<=[a-z)])\. ', text)[0].rstrip('.') or type(e).__name__
+
+def _refusal(e):
+    "What the safe unpickler refused, in a few words."
+    m = re.search(r'WeightsUnpickler error:\s*(.*?)(?:\.\s|$)', ' '.join(str(e).split()))
+    return m[1] if m else _first_sentence(e)
+
+def _not_a_checkpoint(path):
+    "A reason if `path` is neither a zip archive (torch >= 1.6) nor a pickle (older torch); None if it may be one."
+    if os.path.getsize(path) == 0: return 'the file is empty'
+    with open(path, 'rb') as f: head = f.read(2)
+    if head == b'PK' or head[:1] == b'\x80': return None      # a zip (maybe cut short) or a pickle
+    return 'it is neither a zip archive (torch.save) nor a pickle'
+
 def _load_checkpoint(filename, map_location='cpu', weights_only=True, download=False):
     "`torch.load` the file behind `filename` (path, URL or name), safely by default."
     path = find_checkpoint(filename, download=download)
+    if (why := _not_a_checkpoint(path)):
+        raise RuntimeError(f'{path} is not a torch checkpoint: {why}; pass a .pth file written by torch.save')
     try:
         if not weights_only: return torch.load(path, map_location=map_location, weights_only=False)
         with torch.serialization.safe_globals(_numpy_safe_globals()):
             return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
         if weights_only and 'Weights only load failed' in str(e):
-            raise RuntimeError(f'{path} holds objects that the safe loader refuses (torch.load weights_only=True). If '
-                               f'you trust the file, load it with weights_only=False. Original error: {e}') from e
-        raise RuntimeError(f'Could not read checkpoint {path} ({type(e).__name__}: {e}); the file may be truncated '
-                           f'or not a torch checkpoint') from e
+            raise RuntimeError(f'{path} holds objects that the safe loader refuses ({_refusal(e)}): '
+                               f'torch.load(weights_only=True) runs no code from a file. If you trust the file, load '
+                               f'it with weights_only=False') from e
+        raise RuntimeError(f'Could not read checkpoint {path} ({type(e).__name__}: {_first_sentence(e)}); the file '
+                           f'may be truncated or not a torch checkpoint: save or copy it again') from e
 
 # %% ../nbs/02_checkpoint.ipynb #d0d46f39
 LoadReport = namedtuple('LoadReport', 'missing_keys unexpected_keys mismatched_keys')
+
+def _listed(keys, most=3):
+    return ', '.join(list(keys)[:most]) + (f' and {len(keys) - most} more' if len(keys) > most else '')
+
+def short_report(r):
+    "`r` in one line, a few keys of each kind."
+    parts = [f'size mismatch: {_listed([f"{k} {tuple(c)} in checkpoint vs {tuple(m)} in model" for k, c, m in r.mismatched_keys])}'
+             if r.mismatched_keys else '',
+             f'{len(r.unexpected_keys)} unexpected keys ({_listed(r.unexpected_keys)})' if r.unexpected_keys else '',
+             f'{len(r.missing_keys)} missing keys ({_listed(r.missing_keys)})' if r.missing_keys else '']
+    return '; '.join(p for p in parts if p)
 
 def _report_text(r):
     parts = [f'unexpected key in source state_dict: {", ".join(r.unexpected_keys)}' if r.unexpected_keys else '',
@@ -181,7 +217,9 @@ def load_state_dict(module, state_dict, strict=False, logger=None):
     res = _unwrap(module).load_state_dict(fitting, strict=False)
     missing = [k for k in res.missing_keys if 'num_batches_tracked' not in k and k not in {m[0] for m in mismatched}]
     report = LoadReport(missing, list(res.unexpected_keys), mismatched)
-    if any(report) and strict: raise RuntimeError(_report_text(report))
+    if any(report) and strict:
+        err = RuntimeError(_report_text(report)); err.report = report
+        raise err
     if any(report) and _rank() == 0: (logger.warning if logger is not None else print)(_report_text(report))
     return report
 
@@ -208,5 +246,10 @@ def load_checkpoint(model, filename, map_location='cpu', strict=False, logger=No
     if not isinstance(ckpt, dict): raise RuntimeError(f'No state_dict found in checkpoint file {filename}: it holds a {type(ckpt).__name__}')
     state_dict = ckpt.get('state_dict', ckpt)
     if prefix: state_dict = _strip_prefix(state_dict, prefix, filename)
-    load_state_dict(model, _revise(state_dict, revise_keys), strict=strict, logger=logger)
+    try: load_state_dict(model, _revise(state_dict, revise_keys), strict=strict, logger=logger)
+    except RuntimeError as e:
+        if not hasattr(e, 'report'): raise
+        raise RuntimeError(f'{filename} does not fit the model: {short_report(e.report)}. It was saved from another '
+                           f'model or config: use the config it was trained with, or load what fits with '
+                           f'strict=False') from e
     return ckpt

@@ -8,16 +8,17 @@ __all__ = ['ConfigKeyError', 'ConfigDict', 'Config']
 # %% ../nbs/01_config.ipynb #89c7f4fa
 import copy, difflib, json, os, os.path as osp, re, types, warnings
 from pathlib import Path
-from segnb.config_tools import (CONFIG_EXTS, DictAction, configs_dir, dump_yaml, find_config, format_python,
-                                import_modules_from_strings, parse_json_yaml)
+from segnb.config_tools import CONFIG_EXTS, dump_yaml, format_python, import_modules_from_strings, parse_json_yaml
+from segnb.config_tools import DictAction, configs_dir, find_config  # noqa: F401 (re-exported: `from segnb.config import DictAction`)
 
 BASE_KEY, DELETE_KEY, DEPRECATION_KEY = '_base_', '_delete_', '_deprecation_'
 RESERVED_KEYS = ('filename', 'text', 'pretty_text')
 
 # %% ../nbs/01_config.ipynb #5e94cc27
-class ConfigKeyError(KeyError):
-    "A `KeyError` that prints its message as written (a plain `KeyError` prints the repr of its argument)."
-    def __str__(self): return str(self.args[0]) if self.args else ''
+from .registry import ReadableKeyError
+
+class ConfigKeyError(ReadableKeyError):
+    "A missing or misplaced config key: a `KeyError` that prints its message as written (see `ReadableKeyError`)."
 
 def _missing_msg(d, name):
     "Say that `name` is missing, list the keys that exist and the closest ones."
@@ -179,8 +180,15 @@ def _nothing_to_delete(path, origin):
                     f'later). Remove {DELETE_KEY}=True, or check the key name.')
 
 # %% ../nbs/01_config.ipynb #fde8f2f5
+def _config_names(folder, most=5):
+    names = sorted(p for p in os.listdir(folder) if osp.splitext(p)[1] in CONFIG_EXTS and p != '__init__.py')
+    if not names: return 'it holds no config files'
+    return 'it holds ' + ', '.join(names[:most]) + (', ...' if len(names) > most else '')
+
 def _check_file(filename, included_by):
     by = f' (a _base_ of {included_by})' if included_by else ''
+    if osp.isdir(filename): raise IsADirectoryError(f'config file {filename}{by} is a directory; name a config file instead '
+                                                    f'({_config_names(filename)})')
     if not osp.isfile(filename): raise FileNotFoundError(f'config file {filename}{by} does not exist; check the path '
                                                          f'(a _base_ path is relative to the file that names it)')
     if osp.splitext(filename)[1] not in CONFIG_EXTS:

@@ -27,7 +27,10 @@ def parse_json_yaml(text, filename):
                          f'(JSON allows no trailing commas, comments or single quotes)') from None
     except yaml.YAMLError as e:
         tab = ' YAML does not allow tabs for indentation: replace them with spaces.' if '\t' in text else ''
-        raise ValueError(f'invalid YAML in config file {filename}: {e}.{tab}') from None
+        mark = getattr(e, 'problem_mark', None)
+        where = f', line {mark.line + 1} column {mark.column + 1}' if mark is not None else ''
+        what = getattr(e, 'problem', None) or ' '.join(str(e).split())
+        raise ValueError(f'invalid YAML in config file {filename}{where}: {what}.{tab}') from None
 
 def dump_yaml(cfg_dict):
     "YAML text for a config dict; tuples stay tuples (`!!python/tuple`), which `parse_json_yaml` reads back."
@@ -147,9 +150,18 @@ def list_configs(root=None, exts=('.py',)):
     return sorted(p.relative_to(root).as_posix() for p in root.rglob('*')
                   if p.suffix in exts and p.name != '__init__.py' and '_base_' not in p.relative_to(root).parts)
 
+def _refuse_directory(name, root):
+    "Raise `IsADirectoryError` if `name` is a folder (on disk, or of shipped configs), listing configs in it."
+    folder = Path(name) if osp.isdir(name) else Path(root or configs_dir())/name
+    if not folder.is_dir(): return
+    inside = list_configs(folder, CONFIG_EXTS)
+    some = ', '.join(inside[:3]) + (', ...' if len(inside) > 3 else '') if inside else 'none found'
+    raise IsADirectoryError(f'config {name!r} is a directory; name one config file in it ({some})')
+
 def find_config(name, root=None):
     "The path of config `name`: an existing file, or a shipped config's name or relative path (extension optional)."
     if osp.isfile(name): return str(name)
+    _refuse_directory(name, root)
     root, want = Path(root or configs_dir()), Path(name).with_suffix('').as_posix() if Path(name).suffix in CONFIG_EXTS else name
     found = [p for p in list_configs(root, CONFIG_EXTS) if want in (p.rsplit('.', 1)[0], Path(p).stem)]
     if len(found) == 1: return str(root/found[0])

@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['MODELS', 'BACKBONES', 'NECKS', 'HEADS', 'LOSSES', 'SEGMENTORS', 'CONV_LAYERS', 'NORM_LAYERS', 'ACTIVATION_LAYERS',
-           'PIXEL_SAMPLERS', 'DATASETS', 'PIPELINES', 'HOOKS', 'RUNNERS', 'OPTIMIZERS', 'Registry', 'build_from_cfg']
+           'PIXEL_SAMPLERS', 'DATASETS', 'PIPELINES', 'HOOKS', 'RUNNERS', 'OPTIMIZERS', 'Registry', 'ReadableKeyError',
+           'error_text', 'accepted_keywords', 'build_from_cfg']
 
 # %% ../nbs/00_registry.ipynb #050145f2
-import difflib, inspect, warnings
+import difflib, inspect, re, warnings
 from fastcore.basics import patch
 
 # %% ../nbs/00_registry.ipynb #566d398e
@@ -50,6 +51,16 @@ class Registry:
         return (f'<b>Registry {self.name}</b> (scope {self.scope}, {len(self)} items)'
                 f'<table><tr><th>name</th><th>object</th></tr>{rows}</table>')
 
+# %% ../nbs/00_registry.ipynb #errtxt02
+class ReadableKeyError(KeyError):
+    "A `KeyError` that prints its message as written."
+    def __str__(self): return str(self.args[0]) if self.args else ''
+
+def error_text(e):
+    "The message of `e` as a person should read it (a plain `KeyError('msg')` prints `'msg'`, quotes escaped)."
+    plain_key_error = isinstance(e, KeyError) and type(e).__str__ is KeyError.__str__
+    return e.args[0] if plain_key_error and len(e.args) == 1 and isinstance(e.args[0], str) else str(e)
+
 # %% ../nbs/00_registry.ipynb #8ff06944
 @patch
 def _register(self: Registry, module, names, force):
@@ -59,7 +70,7 @@ def _register(self: Registry, module, names, force):
         old = self._module_dict.get(name)
         if old is not None and old is not module and not force:
             if not _same_class(old, module):
-                raise KeyError(f'{name!r} is already registered in registry {self.name!r} by {old.__module__}.{old.__qualname__}; '
+                raise ReadableKeyError(f'{name!r} is already registered in registry {self.name!r} by {old.__module__}.{old.__qualname__}; '
                                f'pass force=True to replace it, or register under another name')
             warnings.warn(f'{name!r} re-registered in registry {self.name!r}: replacing the earlier definition '
                           f'(this is normal when a notebook cell runs again)', stacklevel=4)
@@ -96,36 +107,72 @@ def get(self: Registry, key):
     root = _root(self)
     return None if root is self else root.get(key)
 
+# %% ../nbs/00_registry.ipynb #bldchn02
+_NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+def accepted_keywords(obj_cls):
+    "The keyword names `obj_cls(...)` accepts, following `**kwargs` up the MRO to the first constructor without it."
+    names = set()
+    for fn in ([obj_cls] if inspect.isfunction(obj_cls) else [k.__init__ for k in obj_cls.__mro__ if '__init__' in vars(k)]):
+        try: params = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError): break
+        names |= {p.name for p in params if p.kind in _NAMED} - {'self'}
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params): break
+    return names
+
+def _unexpected_keyword(e, obj_cls, args):
+    "A message naming the misspelled keyword and the closest valid one, if `e` is about a keyword in `args`."
+    m = re.search(r"unexpected keyword argument '(\w+)'", str(e)) if isinstance(e, TypeError) else None
+    valid = accepted_keywords(obj_cls) if m else set()
+    if not m or m[1] not in args or m[1] in valid: return None
+    close = difflib.get_close_matches(m[1], sorted(valid), n=1, cutoff=0.6)
+    hint = f'did you mean {close[0]!r}?' if close else f'it takes {", ".join(sorted(valid)) or "no keywords"}'
+    return f'unexpected keyword {m[1]!r} for {obj_cls.__name__}; {hint}'
+
+def _build_error(e, obj_cls, args):
+    "`e` again, with `obj_cls` in front of its message (`A → B: msg` for nested builds); None if `e` can't be rebuilt."
+    inner = _unexpected_keyword(e, obj_cls, args)
+    text = f'{obj_cls.__name__}: {inner}' if inner else \
+           f'{obj_cls.__name__}{" → " if getattr(e, "_built", False) else ": "}{error_text(e)}'
+    new_type = ReadableKeyError if type(e) is KeyError else type(e)
+    try: wrapped = new_type(text)
+    except Exception: return None
+    if str(wrapped) != text: return None   # an exception type that formats its own message
+    wrapped._built = True
+    return wrapped
+
 # %% ../nbs/00_registry.ipynb #7ff65e39
 def _unknown_type_error(registry, name):
     close = difflib.get_close_matches(name, list(registry.module_dict), n=5, cutoff=0.5)
     hint = f' Closest registered names: {", ".join(close)}.' if close else ''
-    return KeyError(f'{name!r} is not in the {registry.name} registry (scope {registry.scope}).{hint} '
-                    f'If {name} is defined in your own module, make sure that module is imported before building '
-                    f'(for configs: custom_imports=dict(imports=[...]))')
+    return ReadableKeyError(f'{name!r} is not in the {registry.name} registry (scope {registry.scope}).{hint} '
+                            f'If {name} is defined in your own module, make sure that module is imported before '
+                            f'building (for configs: custom_imports=dict(imports=[...]))')
+
+def _type_of(cfg, registry, default_args):
+    "The class (or function) that `cfg['type']` names."
+    obj_type = cfg['type'] if 'type' in cfg else default_args['type']
+    if isinstance(obj_type, str):
+        obj_cls = registry.get(obj_type)
+        if obj_cls is None: raise _unknown_type_error(registry, obj_type)
+        return obj_cls
+    if inspect.isclass(obj_type) or inspect.isfunction(obj_type): return obj_type
+    raise TypeError(f'type must be a str or a class, got {type(obj_type).__name__}: {obj_type!r}')
 
 def build_from_cfg(cfg, registry, default_args=None):
     "Build the object `cfg['type']` names (a registered name or a class) with the rest of `cfg` as keyword arguments."
     if not isinstance(cfg, dict): raise TypeError(f'cfg must be a dict with a "type" key, got {type(cfg).__name__}: {cfg!r}')
     if 'type' not in cfg and 'type' not in (default_args or {}):
-        raise KeyError(f'cfg must contain the key "type" (the class to build from the {registry.name} registry); got keys {list(cfg)}')
+        raise ReadableKeyError(f'cfg must contain the key "type" (the class to build from the {registry.name} '
+                               f'registry); got keys {list(cfg)}')
     if not isinstance(registry, Registry): raise TypeError(f'registry must be a Registry, got {type(registry).__name__}')
-    args = dict(cfg)
-    for k, v in (default_args or {}).items(): args.setdefault(k, v)
-    obj_type = args.pop('type')
-    if isinstance(obj_type, str):
-        obj_cls = registry.get(obj_type)
-        if obj_cls is None: raise _unknown_type_error(registry, obj_type)
-    elif inspect.isclass(obj_type) or inspect.isfunction(obj_type): obj_cls = obj_type
-    else: raise TypeError(f'type must be a str or a class, got {type(obj_type).__name__}: {obj_type!r}')
+    obj_cls = _type_of(cfg, registry, default_args or {})
+    args = {k: v for k, v in {**(default_args or {}), **cfg}.items() if k != 'type'}
     try: return obj_cls(**args)
     except Exception as e:
-        if not _can_rewrap(e): raise
-        raise type(e)(f'{obj_cls.__name__}: {e}') from e
-
-def _can_rewrap(e):
-    try: type(e)('probe'); return True
-    except Exception: return False
+        wrapped = _build_error(e, obj_cls, args)
+        if wrapped is None: raise
+        raise wrapped from e
 
 @patch
 def build(self: Registry, cfg, default_args=None):

@@ -136,7 +136,7 @@ def test_report_missing_unexpected_and_mismatched(tmp_path, capsys):
     assert torch.equal(dst[0].weight, src[0].weight)                        # the rest was loaded
     rep = load_state_dict(dst, sd)
     assert [k for k, *_ in rep.mismatched_keys] == ['3.weight', '3.bias']
-    with pytest.raises(RuntimeError, match='do not match exactly'):
+    with pytest.raises(RuntimeError, match='does not fit the model: size mismatch: 3.weight'):
         load_checkpoint(dst, tmp_path / 'c.pth', strict=True)
 
 

@@ -3,7 +3,7 @@
 Each case pins the exception type and the message text. A failed load must leave nothing behind on disk: mmcv
 1.x writes temporary copies of config files, segnb compiles them in memory.
 """
-import argparse, hashlib, json, tempfile, warnings
+import argparse, hashlib, json, sys, tempfile, warnings
 from pathlib import Path
 import pytest
 from segnb.config import Config, ConfigKeyError, DictAction
@@ -43,6 +43,8 @@ CASES = {
     'trailing_comma.json': (ValueError, ['invalid JSON in config file', 'line 1 column 37', 'no trailing commas']),
     'list_top.yaml': (TypeError, ['must hold a mapping of keys to values, got a list', '`key: value` entries']),
     'config.toml': (OSError, ['has an unsupported extension; use one of .py, .json, .yaml, .yml']),
+    'base_is_directory.py': (IsADirectoryError, ['bases (a _base_ of ', 'base_is_directory.py) is a directory; name a '
+                                                 'config file instead (it holds data.py, model.py, model_copy.py)']),
 }
 
 
@@ -136,3 +138,60 @@ def test_failed_loads_leave_nothing_on_disk(tmp_path, monkeypatch):
         with pytest.raises(Exception): Config.fromfile(CORPUS/'good.py').merge_from_dict(parse_overrides(case['args']))
     assert snapshot(CORPUS) == before
     assert not any(tmp.iterdir()) and not any(cwd.iterdir())
+
+
+# ---- build errors read as one line: a chain of classes, no escaped quotes, a suggestion for a misspelled keyword ----
+
+def build_message(**overrides):
+    "The message of the error that building the tiny config's model with `overrides` (dotted keys) raises."
+    from tiny_data import TINY_CONFIG
+    from segnb.models.segmentors.encoder_decoder import build_segmentor
+    cfg = Config.fromfile(TINY_CONFIG)
+    cfg.merge_from_dict(overrides)
+    with pytest.raises(Exception) as info: build_segmentor(cfg.model)
+    return info.value, str(info.value)
+
+
+def test_build_error_is_a_chain_without_escapes():
+    e, msg = build_message(**{'model.backbone.depth': 17})
+    assert isinstance(e, KeyError)
+    assert msg == 'EncoderDecoder → ResNetV1c: invalid depth 17; choose one of 18, 34, 50, 101, 152'
+
+
+def test_misspelled_keyword_suggests_the_closest():
+    e, msg = build_message(**{'model.backbone.dpeth': 50})
+    assert isinstance(e, TypeError)
+    assert msg == "EncoderDecoder → ResNetV1c: unexpected keyword 'dpeth' for ResNetV1c; did you mean 'depth'?"
+    _, msg = build_message(**{'model.decode_head.pool_scale': (1, 2)})
+    assert msg == "EncoderDecoder → PSPHead: unexpected keyword 'pool_scale' for PSPHead; did you mean 'pool_scales'?"
+    _, msg = build_message(**{'model.decode_head.loss_decode.use_sigmod': False})
+    assert msg == ("EncoderDecoder → PSPHead → CrossEntropyLoss: unexpected keyword 'use_sigmod' for CrossEntropyLoss; "
+                   "did you mean 'use_sigmoid'?")
+
+
+def test_unknown_type_inside_a_build_has_no_escaped_quotes():
+    _, msg = build_message(**{'model.backbone.type': 'ResNetV9'})
+    assert msg.startswith("EncoderDecoder: 'ResNetV9' is not in the models registry (scope segnb). Closest registered "
+                          "names: ResNet, ResNetV1d, ResNetV1c.")
+    assert '\\' not in msg and '"' not in msg
+
+
+def test_directory_as_the_config(tmp_path):
+    from segnb.config_tools import find_config
+    (tmp_path/'a.py').write_text('x = 1')
+    with pytest.raises(IsADirectoryError) as info: find_config(str(tmp_path))
+    assert str(info.value) == f"config '{tmp_path}' is a directory; name one config file in it (a.py)"
+    with pytest.raises(IsADirectoryError) as info: Config.fromfile(tmp_path)
+    assert str(info.value) == f'config file {tmp_path} is a directory; name a config file instead (it holds a.py)'
+
+
+def test_cli_prints_the_chain_in_one_line(tmp_path):
+    "`segnb train` prints the build error as `segnb train: error: EncoderDecoder → ResNetV1c: ...`, no traceback."
+    import subprocess
+    from tiny_data import TINY_CONFIG, segnb_env
+    r = subprocess.run([sys.executable, '-m', 'segnb', 'train', TINY_CONFIG, '--work-dir', str(tmp_path/'w'),
+                        '--cfg-options', 'model.backbone.depth=17'], env=segnb_env(), capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 1 and 'Traceback' not in r.stderr
+    assert r.stderr.splitlines()[-1] == ('segnb train: error: EncoderDecoder → ResNetV1c: invalid depth 17; '
+                                         'choose one of 18, 34, 50, 101, 152')

@@ -62,7 +62,7 @@ def _ddp_worker(rank, world, port, out):
         for infinite in (False, True):
             loader = build_dataloader(range(10), 2, 0, dist=True, shuffle=True, seed=3, infinite=infinite)
             batches = itertools.islice(iter(loader), 5) if infinite else iter(loader)
-            out.put((rank, type(loader.sampler).__name__, [int(i) for batch in batches for i in batch]))
+            out.put((rank, type(getattr(loader.sampler, 'sampler', loader.sampler)).__name__, [int(i) for batch in batches for i in batch]))
     finally:
         dist.destroy_process_group()
 

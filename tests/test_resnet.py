@@ -119,7 +119,7 @@ def test_flops_match_torchvision_published_ops():
 
 
 @pytest.mark.parametrize('kw,match', [
-    (dict(depth=42), 'invalid depth 42 for resnet'),
+    (dict(depth=42), 'invalid depth 42; choose one of 18, 34, 50, 101, 152'),
     (dict(depth=50, dcn=dict(type='DCN', deform_groups=1)), 'needs mmcv compiled ops'),
     (dict(depth=50, plugins=[dict(cfg=dict(type='ContextBlock'), position='after_conv3')]), 'plugins=.* are not supported'),
     (dict(depth=50, multi_grid=(1, 2)), r'multi_grid=\(1, 2\) needs one dilation per block of the last stage \(3 blocks\)'),

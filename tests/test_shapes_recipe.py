@@ -2,9 +2,9 @@
 torch's `OneCycleLR`, bf16 autocast, one evaluation at the end, and batched validation that scores as one by one."""
 from types import SimpleNamespace
 import pytest, torch
-from segnb.cli import load_config
+from segnb.apis import load_config
 from segnb.registry import HOOKS, build_from_cfg
-import segnb.runner.lr  # registers the LR hooks
+import segnb.runner  # noqa: F401  (registers the LR hooks)
 
 CONFIG = 'shapes/pspnet_r18-d8_shapes.py'
 

@@ -113,5 +113,7 @@ def check_dataset(ds, convert_color_masks_to=None, strict=False, verbose=True):
     warnings = _binary_255_warning(ds, all_values) + _color_mask_advice(ds, color_masks, convert_color_masks_to)
     report = DatasetReport(len(ds), errors, warnings)
     if verbose: print(report)
-    if strict and errors: raise ValueError(str(report))
+    if strict and errors:
+        raise ValueError(f'the dataset check found {len(errors)} errors in {len(ds)} samples, e.g. {errors[0]}; '
+                         f'dataset.check() lists them all')
     return report

@@ -66,7 +66,7 @@ class ResumeMixin:
             raise RuntimeError(f'cannot resume from {checkpoint}: it was saved from a different model. {e}') from e
         meta = ckpt.get('meta') or {}
         if 'iter' not in meta or 'epoch' not in meta:
-            raise KeyError(f'{checkpoint} has no meta.iter/meta.epoch: it is not a training checkpoint; use load_from for weights only')
+            raise KeyError(f'{checkpoint} has no meta.iter/meta.epoch: it is not a training checkpoint; use load_from (--load-from) to start from its weights, or resume from an iter_*.pth or latest.pth of a training run')
         self._epoch, self._iter = meta['epoch'], meta['iter']
         self.meta = dict(self.meta or {}, **{k: meta[k] for k in _CARRIED_META if k in meta})
         restored = [f'iter {self.iter}, epoch {self.epoch}']

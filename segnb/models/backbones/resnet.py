@@ -11,7 +11,7 @@ from contextlib import contextmanager, nullcontext, ExitStack
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
-from ...registry import MODELS
+from ...registry import MODELS, ReadableKeyError
 from ..utils.layers import build_conv_layer, build_norm_layer, kaiming_init, constant_init, conv_bn, conv_bn_sequence
 from ...checkpoint import load_checkpoint
 
@@ -184,7 +184,7 @@ def _deep_stem(in_channels, stem_channels, conv_cfg, norm_cfg):
 
 def _check_resnet_args(depth, arch, num_stages, strides, dilations, out_indices, multi_grid):
     "Fail early, naming the argument, when a ResNet config is inconsistent."
-    if depth not in arch: raise KeyError(f'invalid depth {depth} for resnet; choose one of {", ".join(map(str, arch))}')
+    if depth not in arch: raise ReadableKeyError(f'invalid depth {depth}; choose one of {", ".join(map(str, arch))}')
     if not 1 <= num_stages <= 4: raise ValueError(f'ResNet num_stages must be 1..4, got {num_stages}')
     if not len(strides) == len(dilations) == num_stages:
         raise ValueError(f'ResNet needs one stride and one dilation per stage: num_stages={num_stages}, '
