@@ -45,7 +45,8 @@ def test_recipe_evaluates_once_at_the_end_in_bf16(cfg):
 
 def test_batched_validation_gives_the_label_maps_of_one_by_one(cfg, tmp_path):
     "The config validates in batches; every pre-eval area must equal the one-image-per-forward result."
-    from segnb.runner.testing import single_gpu_test, loader_cfg
+    from segnb.runner.testing import single_gpu_test
+    from segnb.apis import loader_cfg
     from segnb.data.loader import build_dataset, build_dataloader
     from segnb.models.segmentors.encoder_decoder import build_segmentor
     from segnb.dist import wrap_model
