@@ -1,0 +1,81 @@
+"""The attention/context heads (NL, GC, DA, CC, ...) against mmsegmentation 0.30: keys, shapes, logits and losses.
+
+Each family is checked on one mmseg config, built at its own depth (50) on a 1x3x64x64 input with SyncBN -> BN;
+every parameter and BatchNorm statistic is randomized first (a zero-initialised `conv_out` would hide the attention)."""
+import os
+import pytest, torch
+from segnb.config import Config
+from segnb.models.segmentors.encoder_decoder import build_segmentor
+from mmseg_venv import needs_mmseg, run_mmseg
+
+ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
+needs_configs = pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')
+pytestmark = [pytest.mark.filterwarnings('ignore'), needs_configs, needs_mmseg]
+
+def _bn(d):
+    "SyncBN -> BN everywhere (a single process)."
+    if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in d.items()}
+    if isinstance(d, (list, tuple)): return type(d)(_bn(v) for v in d)
+    return d
+
+def _model_cfg(name):
+    return dict(_bn(dict(Config.fromfile(os.path.join(ROOT, name + '.py'), import_custom_modules=False).model)), pretrained=None)
+
+def _randomized(model):
+    "Every parameter and BatchNorm statistic drawn at random (scaled to keep activations tame), in place."
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            fan_in = p[0].numel() if p.dim() > 1 else 1
+            p.copy_(torch.randn(p.shape, generator=g) / fan_in ** 0.5 if p.dim() > 1 else 0.5 + torch.rand(p.shape, generator=g) if name.endswith('weight') else 0.1 * torch.randn(p.shape, generator=g))
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.running_mean.uniform_(-.2, .2, generator=g); m.running_var.uniform_(.5, 2, generator=g)
+    return model
+
+def _no_dropout(model):
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.dropout._DropoutNd): m.eval()
+    return model
+
+_MMSEG = '''
+from mmcv import ConfigDict
+from mmseg.models import build_segmentor
+{patch}
+m = build_segmentor(ConfigDict(inp['cfg']))
+out['shapes'] = {{k: tuple(v.shape) for k, v in m.state_dict().items()}}
+m.load_state_dict(inp['sd'], strict=True)
+m.eval()
+with torch.no_grad(): out['logits'] = m.encode_decode(inp['x'], None)
+m.train()
+for mod in m.modules():
+    if isinstance(mod, torch.nn.modules.dropout._DropoutNd): mod.eval()
+out['losses'] = {{k: v.detach() for k, v in m.forward_train(inp['x'], inp['metas'], inp['gt']).items()}}
+'''
+
+def compare_with_mmseg(name, patch='', size=64):
+    "Build config `name` in both; return (our shapes, theirs, our logits, theirs, our losses, theirs)."
+    cfg = _model_cfg(name)
+    torch.manual_seed(0)
+    x = torch.randn(1, 3, size, size)
+    gt = torch.randint(0, 19, (1, 1, size, size)); gt[..., :4, :] = 255
+    metas = [dict(img_shape=(size, size, 3), ori_shape=(size, size, 3), pad_shape=(size, size, 3), flip=False)]
+    model = _randomized(build_segmentor(cfg))
+    sd = {k: v.clone() for k, v in model.state_dict().items()}   # training updates the BN statistics in place
+    with torch.no_grad(): logits = model.eval().encode_decode(x, None)
+    losses = {k: v.detach() for k, v in _no_dropout(model.train()).forward_train(x, metas, gt).items()}
+    ref = run_mmseg(_MMSEG.format(patch=patch), cfg=cfg, sd=sd, x=x, gt=gt, metas=metas)
+    shapes = {k: tuple(v.shape) for k, v in sd.items()}
+    return shapes, ref['shapes'], logits, ref['logits'], losses, ref['losses']
+
+def check_against_mmseg(name, patch=''):
+    shapes, ref_shapes, logits, ref_logits, losses, ref_losses = compare_with_mmseg(name, patch)
+    assert list(shapes) == list(ref_shapes) and shapes == ref_shapes, set(shapes) ^ set(ref_shapes)
+    torch.testing.assert_close(logits, ref_logits, rtol=1e-5, atol=1e-5)
+    assert set(losses) == set(ref_losses), (sorted(losses), sorted(ref_losses))
+    for k in losses: torch.testing.assert_close(losses[k], ref_losses[k], rtol=1e-5, atol=1e-5, msg=k)
+    return logits, losses
+
+def test_nonlocal_matches_mmseg():
+    logits, losses = check_against_mmseg('nonlocal_net/nonlocal_r50-d8_512x1024_40k_cityscapes')
+    assert logits.shape == (1, 19, 64, 64) and {'decode.loss_ce', 'aux.loss_ce'} <= set(losses)
