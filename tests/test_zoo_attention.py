@@ -79,3 +79,6 @@ def check_against_mmseg(name, patch=''):
 def test_nonlocal_matches_mmseg():
     logits, losses = check_against_mmseg('nonlocal_net/nonlocal_r50-d8_512x1024_40k_cityscapes')
     assert logits.shape == (1, 19, 64, 64) and {'decode.loss_ce', 'aux.loss_ce'} <= set(losses)
+
+def test_gcnet_matches_mmseg():
+    check_against_mmseg('gcnet/gcnet_r50-d8_512x1024_40k_cityscapes')

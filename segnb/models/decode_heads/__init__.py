@@ -2,3 +2,4 @@
 from .decode_head import *
 from .heads import *
 from .nl_head import *
+from .gc_head import *
