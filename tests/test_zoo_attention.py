@@ -82,3 +82,7 @@ def test_nonlocal_matches_mmseg():
 
 def test_gcnet_matches_mmseg():
     check_against_mmseg('gcnet/gcnet_r50-d8_512x1024_40k_cityscapes')
+
+def test_danet_matches_mmseg():
+    _, losses = check_against_mmseg('danet/danet_r50-d8_512x1024_40k_cityscapes')
+    assert {'decode.pam_cam.loss_ce', 'decode.pam.loss_ce', 'decode.cam.loss_ce', 'aux.loss_ce'} <= set(losses)

@@ -3,3 +3,4 @@ from .decode_head import *
 from .heads import *
 from .nl_head import *
 from .gc_head import *
+from .da_head import *
