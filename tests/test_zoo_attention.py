@@ -86,3 +86,7 @@ def test_gcnet_matches_mmseg():
 def test_danet_matches_mmseg():
     _, losses = check_against_mmseg('danet/danet_r50-d8_512x1024_40k_cityscapes')
     assert {'decode.pam_cam.loss_ce', 'decode.pam.loss_ce', 'decode.cam.loss_ce', 'aux.loss_ce'} <= set(losses)
+
+def test_ccnet_matches_mmseg():
+    "mmcv 1.7's CrissCrossAttention is itself PyTorch code (einsum), so mmseg builds CCHead once `mmcv._ext` is stubbed."
+    check_against_mmseg('ccnet/ccnet_r50-d8_512x1024_40k_cityscapes')

@@ -4,3 +4,4 @@ from .heads import *
 from .nl_head import *
 from .gc_head import *
 from .da_head import *
+from .cc_head import *
