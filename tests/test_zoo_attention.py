@@ -90,3 +90,6 @@ def test_danet_matches_mmseg():
 def test_ccnet_matches_mmseg():
     "mmcv 1.7's CrissCrossAttention is itself PyTorch code (einsum), so mmseg builds CCHead once `mmcv._ext` is stubbed."
     check_against_mmseg('ccnet/ccnet_r50-d8_512x1024_40k_cityscapes')
+
+def test_ann_matches_mmseg():
+    check_against_mmseg('ann/ann_r50-d8_512x1024_40k_cityscapes')

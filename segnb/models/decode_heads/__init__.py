@@ -5,3 +5,4 @@ from .nl_head import *
 from .gc_head import *
 from .da_head import *
 from .cc_head import *
+from .ann_head import *
