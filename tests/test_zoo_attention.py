@@ -93,3 +93,7 @@ def test_ccnet_matches_mmseg():
 
 def test_ann_matches_mmseg():
     check_against_mmseg('ann/ann_r50-d8_512x1024_40k_cityscapes')
+
+def test_encnet_matches_mmseg_with_se_loss():
+    _, losses = check_against_mmseg('encnet/encnet_r50-d8_512x1024_40k_cityscapes')
+    assert {'decode.loss_ce', 'decode.loss_se', 'aux.loss_ce'} <= set(losses)

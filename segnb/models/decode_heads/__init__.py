@@ -6,3 +6,4 @@ from .gc_head import *
 from .da_head import *
 from .cc_head import *
 from .ann_head import *
+from .enc_head import *
