@@ -1,6 +1,6 @@
 """The attention/context heads (NL, GC, DA, CC, ...) against mmsegmentation 0.30: keys, shapes, logits and losses.
 
-Each family is checked on one mmseg config, built at its own depth (50) on a 1x3x64x64 input with SyncBN -> BN;
+Each family is checked on one mmseg config, built at its own depth (50): logits on a 1x3x64x64 input, losses on a batch of two with SyncBN -> BN;
 every parameter and BatchNorm statistic is randomized first (a zero-initialised `conv_out` would hide the attention)."""
 import os
 import pytest, torch
@@ -46,7 +46,7 @@ m = build_segmentor(ConfigDict(inp['cfg']))
 out['shapes'] = {{k: tuple(v.shape) for k, v in m.state_dict().items()}}
 m.load_state_dict(inp['sd'], strict=True)
 m.eval()
-with torch.no_grad(): out['logits'] = m.encode_decode(inp['x'], None)
+with torch.no_grad(): out['logits'] = m.encode_decode(inp['x'][:1], None)
 m.train()
 for mod in m.modules():
     if isinstance(mod, torch.nn.modules.dropout._DropoutNd): mod.eval()
@@ -57,12 +57,12 @@ def compare_with_mmseg(name, patch='', size=64):
     "Build config `name` in both; return (our shapes, theirs, our logits, theirs, our losses, theirs)."
     cfg = _model_cfg(name)
     torch.manual_seed(0)
-    x = torch.randn(1, 3, size, size)
-    gt = torch.randint(0, 19, (1, 1, size, size)); gt[..., :4, :] = 255
-    metas = [dict(img_shape=(size, size, 3), ori_shape=(size, size, 3), pad_shape=(size, size, 3), flip=False)]
+    x = torch.randn(2, 3, size, size)          # logits of x[:1]; losses of the batch of 2 (BatchNorm on 1x1 pooled maps)
+    gt = torch.randint(0, 19, (2, 1, size, size)); gt[..., :4, :] = 255
+    metas = [dict(img_shape=(size, size, 3), ori_shape=(size, size, 3), pad_shape=(size, size, 3), flip=False)] * 2
     model = _randomized(build_segmentor(cfg))
     sd = {k: v.clone() for k, v in model.state_dict().items()}   # training updates the BN statistics in place
-    with torch.no_grad(): logits = model.eval().encode_decode(x, None)
+    with torch.no_grad(): logits = model.eval().encode_decode(x[:1], None)
     losses = {k: v.detach() for k, v in _no_dropout(model.train()).forward_train(x, metas, gt).items()}
     ref = run_mmseg(_MMSEG.format(patch=patch), cfg=cfg, sd=sd, x=x, gt=gt, metas=metas)
     shapes = {k: tuple(v.shape) for k, v in sd.items()}
@@ -73,7 +73,9 @@ def check_against_mmseg(name, patch=''):
     assert list(shapes) == list(ref_shapes) and shapes == ref_shapes, set(shapes) ^ set(ref_shapes)
     torch.testing.assert_close(logits, ref_logits, rtol=1e-5, atol=1e-5)
     assert set(losses) == set(ref_losses), (sorted(losses), sorted(ref_losses))
-    for k in losses: torch.testing.assert_close(losses[k], ref_losses[k], rtol=1e-5, atol=1e-5, msg=k)
+    for k in losses:   # accuracy counts argmaxes: a near-tie may flip a pixel or two (0.013% each at 2x60x64 valid pixels)
+        tol = dict(rtol=0, atol=0.03) if k.endswith('acc_seg') else dict(rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(losses[k], ref_losses[k], **tol, msg=lambda m: f'{k}: {m}')
     return logits, losses
 
 def test_nonlocal_matches_mmseg():
@@ -97,3 +99,9 @@ def test_ann_matches_mmseg():
 def test_encnet_matches_mmseg_with_se_loss():
     _, losses = check_against_mmseg('encnet/encnet_r50-d8_512x1024_40k_cityscapes')
     assert {'decode.loss_ce', 'decode.loss_se', 'aux.loss_ce'} <= set(losses)
+
+def test_apcnet_matches_mmseg():
+    check_against_mmseg('apcnet/apcnet_r50-d8_512x1024_40k_cityscapes')
+
+def test_dmnet_matches_mmseg():
+    check_against_mmseg('dmnet/dmnet_r50-d8_512x1024_40k_cityscapes')

@@ -7,3 +7,5 @@ from .da_head import *
 from .cc_head import *
 from .ann_head import *
 from .enc_head import *
+from .apc_head import *
+from .dm_head import *
