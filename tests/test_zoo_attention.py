@@ -105,3 +105,6 @@ def test_apcnet_matches_mmseg():
 
 def test_dmnet_matches_mmseg():
     check_against_mmseg('dmnet/dmnet_r50-d8_512x1024_40k_cityscapes')
+
+def test_dnlnet_matches_mmseg():
+    check_against_mmseg('dnlnet/dnl_r50-d8_512x1024_40k_cityscapes')

@@ -9,3 +9,4 @@ from .ann_head import *
 from .enc_head import *
 from .apc_head import *
 from .dm_head import *
+from .dnl_head import *
