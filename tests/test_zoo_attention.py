@@ -68,8 +68,8 @@ def compare_with_mmseg(name, patch='', size=64):
     shapes = {k: tuple(v.shape) for k, v in sd.items()}
     return shapes, ref['shapes'], logits, ref['logits'], losses, ref['losses']
 
-def check_against_mmseg(name, patch=''):
-    shapes, ref_shapes, logits, ref_logits, losses, ref_losses = compare_with_mmseg(name, patch)
+def check_against_mmseg(name, patch='', size=64):
+    shapes, ref_shapes, logits, ref_logits, losses, ref_losses = compare_with_mmseg(name, patch, size)
     assert list(shapes) == list(ref_shapes) and shapes == ref_shapes, set(shapes) ^ set(ref_shapes)
     torch.testing.assert_close(logits, ref_logits, rtol=1e-5, atol=1e-5)
     assert set(losses) == set(ref_losses), (sorted(losses), sorted(ref_losses))
@@ -108,3 +108,7 @@ def test_dmnet_matches_mmseg():
 
 def test_dnlnet_matches_mmseg():
     check_against_mmseg('dnlnet/dnl_r50-d8_512x1024_40k_cityscapes')
+
+def test_isanet_matches_mmseg():
+    "At 72x72 the 1/8 map is 9x9: padded to two 8x8 blocks a side, so both steps attend over several pixels."
+    check_against_mmseg('isanet/isanet_r50-d8_512x1024_40k_cityscapes', size=72)

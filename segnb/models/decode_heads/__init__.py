@@ -10,3 +10,4 @@ from .enc_head import *
 from .apc_head import *
 from .dm_head import *
 from .dnl_head import *
+from .isa_head import *
