@@ -112,3 +112,36 @@ def test_dnlnet_matches_mmseg():
 def test_isanet_matches_mmseg():
     "At 72x72 the 1/8 map is 9x9: padded to two 8x8 blocks a side, so both steps attend over several pixels."
     check_against_mmseg('isanet/isanet_r50-d8_512x1024_40k_cityscapes', size=72)
+
+# mmcv's PSAMask is a compiled op (absent in the mmseg venv): this is its CPU kernel's loop, as plain Python.
+LOOP_PSAMASK = '''
+import torch
+class LoopPSAMask(torch.nn.Module):
+    def __init__(self, psa_type, mask_size=None):
+        super().__init__()
+        self.psa_type, self.mask_size = psa_type, mask_size
+    def forward(self, x):
+        (hm, wm), (n, _, h, w) = self.mask_size, x.shape
+        hh, hw = (hm - 1) // 2, (wm - 1) // 2
+        out = x.new_zeros(n, h * w, h, w)
+        for y in range(h):
+            for x_ in range(w):
+                for i in range(max(0, hh - y), min(hm, h + hh - y)):
+                    for j in range(max(0, hw - x_), min(wm, w + hw - x_)):
+                        qy, qx = i + y - hh, j + x_ - hw
+                        if self.psa_type == 'collect': out[:, qy * w + qx, y, x_] = x[:, i * wm + j, y, x_]
+                        else: out[:, y * w + x_, qy, qx] = x[:, i * wm + j, y, x_]
+        return out
+'''
+
+def test_psa_mask_matches_the_kernel_loop():
+    from segnb.models.decode_heads.psa_head import psa_mask
+    ns = {}; exec(LOOP_PSAMASK, ns)
+    x = torch.randn(2, 7 * 9, 5, 6)
+    for t in ('collect', 'distribute'):
+        assert torch.equal(psa_mask(x, t, (7, 9)), ns['LoopPSAMask'](t, (7, 9))(x))
+
+def test_psanet_matches_mmseg_with_loop_psamask():
+    "mmseg's PSAHead with mmcv's PSAMask replaced by the loop above (at 72x72 the shrunk map is 5x5, odd: align_corners path)."
+    check_against_mmseg('psanet/psanet_r50-d8_512x1024_40k_cityscapes', size=72, patch=LOOP_PSAMASK +
+                        'import mmseg.models.decode_heads.psa_head as _psa\n_psa.PSAMask = LoopPSAMask\n')

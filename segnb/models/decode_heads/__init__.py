@@ -11,3 +11,4 @@ from .apc_head import *
 from .dm_head import *
 from .dnl_head import *
 from .isa_head import *
+from .psa_head import *
