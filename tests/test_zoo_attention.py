@@ -145,3 +145,6 @@ def test_psanet_matches_mmseg_with_loop_psamask():
     "mmseg's PSAHead with mmcv's PSAMask replaced by the loop above (at 72x72 the shrunk map is 5x5, odd: align_corners path)."
     check_against_mmseg('psanet/psanet_r50-d8_512x1024_40k_cityscapes', size=72, patch=LOOP_PSAMASK +
                         'import mmseg.models.decode_heads.psa_head as _psa\n_psa.PSAMask = LoopPSAMask\n')
+
+def test_emanet_matches_mmseg():
+    check_against_mmseg('emanet/emanet_r50-d8_512x1024_80k_cityscapes')

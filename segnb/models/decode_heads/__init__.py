@@ -12,3 +12,4 @@ from .dm_head import *
 from .dnl_head import *
 from .isa_head import *
 from .psa_head import *
+from .ema_head import *
