@@ -53,13 +53,24 @@ for mod in m.modules():
 out['losses'] = {{k: v.detach() for k, v in m.forward_train(inp['x'], inp['metas'], inp['gt']).items()}}
 '''
 
-def compare_with_mmseg(name, patch='', size=64):
-    "Build config `name` in both; return (our shapes, theirs, our logits, theirs, our losses, theirs)."
-    cfg = _model_cfg(name)
+def _inputs(size):
     torch.manual_seed(0)
     x = torch.randn(2, 3, size, size)          # logits of x[:1]; losses of the batch of 2 (BatchNorm on 1x1 pooled maps)
     gt = torch.randint(0, 19, (2, 1, size, size)); gt[..., :4, :] = 255
     metas = [dict(img_shape=(size, size, 3), ori_shape=(size, size, 3), pad_shape=(size, size, 3), flip=False)] * 2
+    return x, gt, metas
+
+def _local_losses(name, size=64):
+    "Our training losses for config `name` (no mmseg)."
+    x, gt, metas = _inputs(size)
+    model = _no_dropout(_randomized(build_segmentor(_model_cfg(name))).train())
+    return {k: v.detach() for k, v in model.forward_train(x, metas, gt).items()}
+
+def compare_with_mmseg(name, patch='', size=64, edit=None):
+    "Build config `name` (changed in place by `edit`) in both; return (our shapes, theirs, our logits, theirs, our losses, theirs)."
+    cfg = _model_cfg(name)
+    if edit: edit(cfg)
+    x, gt, metas = _inputs(size)
     model = _randomized(build_segmentor(cfg))
     sd = {k: v.clone() for k, v in model.state_dict().items()}   # training updates the BN statistics in place
     with torch.no_grad(): logits = model.eval().encode_decode(x[:1], None)
@@ -68,8 +79,8 @@ def compare_with_mmseg(name, patch='', size=64):
     shapes = {k: tuple(v.shape) for k, v in sd.items()}
     return shapes, ref['shapes'], logits, ref['logits'], losses, ref['losses']
 
-def check_against_mmseg(name, patch='', size=64):
-    shapes, ref_shapes, logits, ref_logits, losses, ref_losses = compare_with_mmseg(name, patch, size)
+def check_against_mmseg(name, patch='', size=64, edit=None):
+    shapes, ref_shapes, logits, ref_logits, losses, ref_losses = compare_with_mmseg(name, patch, size, edit)
     assert list(shapes) == list(ref_shapes) and shapes == ref_shapes, set(shapes) ^ set(ref_shapes)
     torch.testing.assert_close(logits, ref_logits, rtol=1e-5, atol=1e-5)
     assert set(losses) == set(ref_losses), (sorted(losses), sorted(ref_losses))
@@ -148,3 +159,13 @@ def test_psanet_matches_mmseg_with_loop_psamask():
 
 def test_emanet_matches_mmseg():
     check_against_mmseg('emanet/emanet_r50-d8_512x1024_80k_cityscapes')
+
+def _ohem(cfg):
+    "Both OHEM modes: a probability threshold on the decode head, the min_kept hardest losses on the auxiliary head."
+    cfg['decode_head']['sampler'] = dict(type='OHEMPixelSampler', thresh=0.05, min_kept=1000)   # random weights: p ~ 1/19
+    cfg['auxiliary_head']['sampler'] = dict(type='OHEMPixelSampler', min_kept=1500)
+
+def test_ohem_pixel_sampler_losses_match_mmseg():
+    _, losses = check_against_mmseg('gcnet/gcnet_r50-d8_512x1024_40k_cityscapes', edit=_ohem)
+    plain = _local_losses('gcnet/gcnet_r50-d8_512x1024_40k_cityscapes')
+    for k in ('decode.loss_ce', 'aux.loss_ce'): assert abs(float(losses[k]) - float(plain[k])) > 1e-3, k   # both samplers act
