@@ -9,10 +9,10 @@ identical predicted pixels. mmseg cannot run PSANet without mmcv's compiled PSAM
 
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo_attention.py --size 256 --reps 2
 """
-import argparse, os, subprocess, sys, warnings
+import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_models import _stub_mmcv_ext, alternate, batch, infer, python_for
-from bench_zoo import build_pair, model_cfg
+import bench_zoo
+from bench_models import _stub_mmcv_ext
 
 FAMILIES = {
     'nonlocal': 'nonlocal_net/nonlocal_r50-d8_512x1024_40k_cityscapes.py',
@@ -38,35 +38,9 @@ def _give_mmseg_our_psamask():
     mm_psa.PSAMask = PSAMask
 
 
-def run(args):
-    import torch
-    torch.set_num_threads(args.threads)
-    _give_mmseg_our_psamask()
-    print(f'fp32, batch 1, {args.size}x{args.size}, {args.threads} threads, median of {args.reps}; shared machine: noisy')
-    print(f'{"family":10s} {"config":52s} {"segnb s":>8s} {"mmseg s":>8s} {"ratio":>6s} {"same px":>8s}')
-    data = batch(1, args.size)
-    for family in args.families:
-        models, preds = build_pair(model_cfg(FAMILIES[family])), {}
-        med = alternate(models, lambda n: preds.__setitem__(n, infer(models[n], data)), args.reps)
-        same = float((preds['segnb'][0] == preds['mmseg'][0]).mean())
-        print(f'{family:10s} {FAMILIES[family]:52s} {med["segnb"]:8.3f} {med["mmseg"]:8.3f} '
-              f'{med["segnb"] / med["mmseg"]:6.2f} {same:8.2%}', flush=True)
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--families', nargs='+', default=list(FAMILIES), choices=list(FAMILIES))
-    ap.add_argument('--size', type=int, default=512)
-    ap.add_argument('--reps', type=int, default=5, help='timed rounds after one warm-up round')
-    ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--in-venv', action='store_true', help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    warnings.filterwarnings('ignore')
-    if args.in_venv: return run(args)
-    venv = os.environ.get('SEGNB_MMSEG_VENV')
-    if not venv: sys.exit('bench_zoo_attention.py compares with mmseg: set SEGNB_MMSEG_VENV to a venv with mmsegmentation==0.30.0')
-    py, env = python_for('mm0', venv)
-    subprocess.run([py, os.path.abspath(__file__), '--in-venv'] + sys.argv[1:], env=env, check=True)
-
-
-if __name__ == '__main__': main()
+if __name__ == '__main__':
+    # bench_zoo.py's table and re-launch in the mmseg venv, with these families and this file as the script to re-run
+    bench_zoo.FAMILIES.clear(); bench_zoo.FAMILIES.update(FAMILIES)
+    bench_zoo.__file__ = os.path.abspath(__file__)
+    if '--in-venv' in sys.argv: _give_mmseg_our_psamask()
+    bench_zoo.main()
