@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['DisentangledNonLocal2d', 'DNLHead']
 
-# %% ../../../nbs/81i_models.decode_heads.dnl_head.ipynb #b1dc1118
+# %% ../../../nbs/81i_models.decode_heads.dnl_head.ipynb #2098580d
 import torch
 import torch.nn as nn
 from ...registry import MODELS
 from .heads import FCNHead
 from .nl_head import NonLocal2d
 
-# %% ../../../nbs/81i_models.decode_heads.dnl_head.ipynb #6ac29985
+# %% ../../../nbs/81i_models.decode_heads.dnl_head.ipynb #dbe08027
 class DisentangledNonLocal2d(NonLocal2d):
     "DNL block: a whitened, temperature-sharpened pairwise attention plus a unary (GC-style) context, both on `g(x)`."
     def __init__(self, *args, temperature, **kwargs):
@@ -26,10 +26,10 @@ class DisentangledNonLocal2d(NonLocal2d):
         "`[N, HW, HW]`: attention of whitened queries over whitened keys."
         theta, phi = self.theta(x).flatten(2).transpose(1, 2), self.phi(x).flatten(2)
         theta, phi = theta - theta.mean(dim=-2, keepdim=True), phi - phi.mean(dim=-1, keepdim=True)
-        w = theta @ phi
-        if self.mode == 'dot_product': return w / w.shape[-1]
-        if self.use_scale: w = w / torch.tensor(float(theta.shape[-1])) ** torch.tensor(0.5)
-        return (w / torch.tensor(self.temperature)).softmax(dim=-1)
+        w = theta @ phi                                                     # [N, HW, HW]: scaled in place, as mmseg
+        if self.mode == 'dot_product': return w.div_(w.shape[-1])
+        if self.use_scale: w.div_(torch.tensor(float(theta.shape[-1])) ** torch.tensor(0.5))
+        return w.div_(torch.tensor(self.temperature)).softmax(dim=-1)
 
     def unary_mask(self, x):
         "`[N, 1, HW]`: the softmax over positions of `conv_mask(x)`, one map per image."
@@ -42,7 +42,7 @@ class DisentangledNonLocal2d(NonLocal2d):
         unary = (self.unary_mask(x) @ g).transpose(1, 2).reshape(n, self.inter_channels, 1, 1)
         return x + self.conv_out(y + unary)
 
-# %% ../../../nbs/81i_models.decode_heads.dnl_head.ipynb #7da3c6f6
+# %% ../../../nbs/81i_models.decode_heads.dnl_head.ipynb #7468e2ff
 @MODELS.register_module()
 class DNLHead(FCNHead):
     "DNLNet's head: `FCNHead` with two convs and a `DisentangledNonLocal2d` block between them."

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['normal_init', 'NonLocal2d', 'NLHead', 'two_object_features']
 
-# %% ../../../nbs/81a_models.decode_heads.nl_head.ipynb #4bd117ac
+# %% ../../../nbs/81a_models.decode_heads.nl_head.ipynb #8242766e
 import torch
 import torch.nn as nn
 from ...registry import MODELS
@@ -13,13 +13,13 @@ from ..utils.layers import ConvModule, constant_init
 from fastcore.basics import patch
 from .heads import FCNHead
 
-# %% ../../../nbs/81a_models.decode_heads.nl_head.ipynb #0e52551e
+# %% ../../../nbs/81a_models.decode_heads.nl_head.ipynb #0acd056b
 def normal_init(module, mean=0., std=1., bias=0.):
     "mmcv's `normal_init`: weight from N(mean, std), constant bias."
     nn.init.normal_(module.weight, mean, std)
     if getattr(module, 'bias', None) is not None: nn.init.constant_(module.bias, bias)
 
-# %% ../../../nbs/81a_models.decode_heads.nl_head.ipynb #4742b967
+# %% ../../../nbs/81a_models.decode_heads.nl_head.ipynb #0b71f42d
 _NL_MODES = ('gaussian', 'embedded_gaussian', 'dot_product', 'concatenation')
 
 class NonLocal2d(nn.Module):
@@ -53,7 +53,7 @@ class NonLocal2d(nn.Module):
         if zeros_init: constant_init(last, 0)
         else: normal_init(last, std=std)
 
-# %% ../../../nbs/81a_models.decode_heads.nl_head.ipynb #9c5dd70f
+# %% ../../../nbs/81a_models.decode_heads.nl_head.ipynb #568a952e
 def _flat(t): return t.flatten(2)      # [N, C, H, W] -> [N, C, HW]
 
 def _concatenation(nl, x):
@@ -68,12 +68,12 @@ def pairwise(self: NonLocal2d, x):
     if self.mode == 'concatenation': return _concatenation(self, x)
     if self.mode == 'gaussian': theta, phi = _flat(x).transpose(1, 2), _flat(self.phi(x) if self.sub_sample else x)
     else: theta, phi = _flat(self.theta(x)).transpose(1, 2), _flat(self.phi(x))
-    w = theta @ phi
-    if self.mode == 'dot_product': return w / w.shape[-1]
-    if self.mode == 'embedded_gaussian' and self.use_scale: w = w / theta.shape[-1] ** 0.5
+    w = theta @ phi                                                         # [N, HW, HW]: scaled in place, as mmcv
+    if self.mode == 'dot_product': return w.div_(w.shape[-1])
+    if self.mode == 'embedded_gaussian' and self.use_scale: w.div_(theta.shape[-1] ** 0.5)
     return w.softmax(dim=-1)
 
-# %% ../../../nbs/81a_models.decode_heads.nl_head.ipynb #dfdff134
+# %% ../../../nbs/81a_models.decode_heads.nl_head.ipynb #21622862
 @patch
 def forward(self: NonLocal2d, x):
     "`x + conv_out(y)`, `y` the attention-weighted sum of `g(x)` over all positions."
@@ -81,7 +81,7 @@ def forward(self: NonLocal2d, x):
     y = self.pairwise(x) @ _flat(self.g(x)).transpose(1, 2)                 # [N, HW, C']
     return x + self.conv_out(y.transpose(1, 2).reshape(n, self.inter_channels, h, w))
 
-# %% ../../../nbs/81a_models.decode_heads.nl_head.ipynb #c0e16b0f
+# %% ../../../nbs/81a_models.decode_heads.nl_head.ipynb #391b0236
 @MODELS.register_module()
 class NLHead(FCNHead):
     "NLNet's head: `FCNHead` with two convs and a `NonLocal2d` block between them."
@@ -97,7 +97,7 @@ class NLHead(FCNHead):
         if self.concat_input: out = self.conv_cat(torch.cat([x, out], dim=1))
         return self.cls_seg(out)
 
-# %% ../../../nbs/81a_models.decode_heads.nl_head.ipynb #bba4d8ef
+# %% ../../../nbs/81a_models.decode_heads.nl_head.ipynb #8552527a
 def two_object_features(c=32, s=24, seed=0):
     "A toy `[1, c, s, s]` feature map for the attention lessons: background, a disk and a bar, each its own random vector plus noise; and the two masks."
     g = torch.Generator().manual_seed(seed)
