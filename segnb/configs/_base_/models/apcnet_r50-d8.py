@@ -1,0 +1,21 @@
+# APCNet (He et al., CVPR 2019): adaptive context modules (ACM) at pool scales 1, 2, 3, 6, where each pixel weights
+# on a dilated ResNet-50 (output stride 8), with an FCN auxiliary head on stage 3. Values follow mmsegmentation 0.x.
+
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+
+model = dict(
+    type='EncoderDecoder',
+    pretrained='open-mmlab://resnet50_v1c',
+    backbone=dict(type='ResNetV1c', depth=50, num_stages=4, out_indices=(0, 1, 2, 3),
+                  dilations=(1, 1, 2, 4), strides=(1, 2, 1, 1), norm_cfg=norm_cfg, norm_eval=False,
+                  style='pytorch', contract_dilation=True),
+    # the pooled cells with its own sigmoid affinities; the input and the four ACM outputs go through a 3x3 bottleneck
+    decode_head=dict(type='APCHead', in_channels=2048, in_index=3, channels=512, pool_scales=(1, 2, 3, 6), dropout_ratio=0.1,
+                     num_classes=19, norm_cfg=dict(type='SyncBN', requires_grad=True), align_corners=False,
+                     loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    auxiliary_head=dict(type='FCNHead', in_channels=1024, in_index=2, channels=256, num_convs=1,
+                        concat_input=False, dropout_ratio=0.1, num_classes=19, norm_cfg=norm_cfg,
+                        align_corners=False,
+                        loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
