@@ -16,7 +16,7 @@ from .config import Config
 from .config_tools import find_config
 from .checkpoint import load_checkpoint
 from .models import build_segmentor   # importing segnb.models registers every model type
-from .utils import get_dist_info, prepare_work_dir, run_logger, close_logger
+from .utils import get_dist_info, prepare_work_dir, run_logger, close_logger, in_notebook
 from .data import build_dataset, build_dataloader   # importing segnb.data registers datasets and pipeline steps
 from .data.loader import collate
 from .data.transforms import Compose
@@ -155,7 +155,8 @@ def train_segmentor(model, dataset, cfg, distributed=False, validate=False, time
     "Train `model` on `dataset` (or a list, one per workflow phase) as `cfg` says; returns the runner (`background`: a handle)."
     datasets = dataset if isinstance(dataset, (list, tuple)) else [dataset]
     loaders = [build_dataloader(ds, **loader_cfg(cfg, distributed)) for ds in datasets]
-    cfg, timestamp = train_config(cfg), timestamp or time.strftime('%Y%m%d_%H%M%S', time.localtime())
+    cfg = train_config(cfg, progress=in_notebook() and not background)   # a tqdm.auto bar when a notebook blocks on it
+    timestamp = timestamp or time.strftime('%Y%m%d_%H%M%S', time.localtime())
     own_logger, logger = logger is None, logger or start_run_logger(cfg, timestamp)
     dump_config(cfg)
     runner = build_train_runner(model, cfg, distributed, timestamp, meta, logger)

@@ -85,3 +85,90 @@ def test_apply_on_scratch_repo(tmp_path):
     assert (tmp_path/'README.md').read_text() == 'Start with nbs/02_config.ipynb then 01_config_tools.\n'
     assert 'R  nbs/01_config.ipynb -> nbs/02_config.ipynb' in g('status', '--short').stdout.decode()
     assert renumber.forward_references(tmp_path/'nbs') == []
+
+# ---------------------------------------------------------------- tools/notebook_outputs.py
+_spec2 = importlib.util.spec_from_file_location('notebook_outputs', ROOT/'tools'/'notebook_outputs.py')
+nbo = importlib.util.module_from_spec(_spec2); _spec2.loader.exec_module(nbo)
+
+def _cell(src, outputs=()):
+    import nbformat
+    c = nbformat.v4.new_code_cell(src); c.outputs = [nbformat.from_dict(o) for o in outputs]; return c
+
+def _stream(text, name='stdout'): return dict(output_type='stream', name=name, text=text)
+
+def test_normalize_masks_volatile_parts():
+    a = 'Saved in /tmp/abc/x.pth at 2026-12-06 22:01:02,123, <Hook at 0x7f12ab34cd>, took 3.2 s, eta: 0:01:02\n'
+    b = 'Saved in /work/q/x.pth at 2025-01-01 00:00:00,999, <Hook at 0x7f99ffee00>, took 11 s, eta: 0:00:09\n'
+    print(nbo.normalize(a))
+    assert nbo.normalize(a) == nbo.normalize(b)
+    assert nbo.normalize('train:  50%|#####     | 2/4 [00:01<00:01]\rtrain: 100%|##########| 4/4') == '<progress>'
+    assert nbo.normalize('mIoU 0.85') != nbo.normalize('mIoU 0.89')   # numbers that matter still count
+
+def test_should_show():
+    assert nbo.should_show(_cell('x = 1\nx'))
+    assert nbo.should_show(_cell('print(1)')) and nbo.should_show(_cell('fig.show()'))
+    assert not nbo.should_show(_cell('x = 1'))
+    assert not nbo.should_show(_cell('x;'))
+    assert not nbo.should_show(_cell('test_eq(1, 1)'))
+    assert not nbo.should_show(_cell('#| export\nx'))
+    assert not nbo.should_show(_cell('#| slow\nprint(1)'))
+
+def test_problems_stale_and_missing():
+    import nbformat
+    stored = nbformat.v4.new_notebook(cells=[_cell('print(1)', [_stream('1\n')]), _cell('print(2)'),
+                                             _cell('t()', [_stream('took 1.0 s\n')])])
+    fresh = nbformat.v4.new_notebook(cells=[_cell('print(1)', [_stream('2\n')]), _cell('print(2)', [_stream('2\n')]),
+                                            _cell('t()', [_stream('took 9.5 s\n')])])
+    probs = nbo.problems(stored, fresh)
+    print(probs)
+    assert len(probs) == 3 and probs[0].startswith('cell 0: stored output differs')
+    assert probs[1].startswith('cell 1: stored output differs') and probs[2].startswith('cell 1: shows nothing')
+
+def test_small_outputs_caps_text_and_keeps_png_only():
+    import nbformat
+    o = [nbformat.from_dict(_stream('\n'.join(map(str, range(500))))),
+         nbformat.from_dict(dict(output_type='display_data', metadata={},
+                                 data={'application/vnd.jupyter.widget-view+json': {'model_id': 'x'},
+                                       'text/plain': 'train: 100%', 'image/svg+xml': '<svg/>'}))]
+    s = nbo.small_outputs(o)
+    assert len(s[0].text.split('\n')) == nbo.MAX_LINES + 1 and 'lines not stored' in s[0].text
+    assert dict(s[1].data) == {'text/plain': 'train: 100%'}
+
+def test_select_by_regex():
+    assert [p.name for p in nbo.select(['^40_'])] == ['40_evaluation.ipynb']
+    with pytest.raises(SystemExit, match="no notebook in .* matches 'nope'"): nbo.select(['nope'])
+
+TRAIN_IN_A_NOTEBOOK = '''
+import sys, tempfile
+sys.path.insert(0, {tests!r})
+from tiny_data import make_tiny_dataset, TINY_CONFIG
+from segnb.apis import load_config, train_segmentor, set_random_seed
+from segnb.models import build_segmentor
+from segnb.data import build_dataset
+root = make_tiny_dataset(tempfile.mkdtemp())
+cfg = load_config(TINY_CONFIG, dict(runner=dict(type='IterBasedRunner', max_iters=2), checkpoint_config=None,
+                                    work_dir=None))
+for s in ('train', 'val', 'test'): cfg.data[s].data_root = root
+set_random_seed(0)
+runner = train_segmentor(build_segmentor(cfg.model), build_dataset(cfg.data.train), cfg)
+'''
+
+def test_training_in_a_notebook_logs_to_stdout_with_a_progress_bar():
+    "In a Jupyter kernel the training log is stdout (no red stderr box) and a tqdm.auto widget shows progress."
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[_cell(TRAIN_IN_A_NOTEBOOK.format(tests=str(ROOT/'tests')))])
+    from nbclient import NotebookClient
+    import os
+    env_before = os.environ.get('PYTHONPATH')
+    os.environ['PYTHONPATH'] = os.pathsep.join([str(ROOT), env_before or ''])
+    try: NotebookClient(nb, timeout=300, kernel_name='python3').execute()
+    finally:
+        if env_before is None: os.environ.pop('PYTHONPATH')
+        else: os.environ['PYTHONPATH'] = env_before
+    outs = nb.cells[0].outputs
+    streams = {o.name: o.text for o in outs if o.output_type == 'stream'}
+    print({k: v[-300:] for k, v in streams.items()})
+    assert 'Iter [2/2]' in streams.get('stdout', '')
+    assert 'Iter [' not in streams.get('stderr', '')
+    widgets = [o for o in outs if o.output_type == 'display_data' and 'application/vnd.jupyter.widget-view+json' in o.data]
+    assert widgets and 'train' in widgets[0].data['text/plain']
