@@ -172,3 +172,45 @@ def test_training_in_a_notebook_logs_to_stdout_with_a_progress_bar():
     assert 'Iter [' not in streams.get('stderr', '')
     widgets = [o for o in outs if o.output_type == 'display_data' and 'application/vnd.jupyter.widget-view+json' in o.data]
     assert widgets and 'train' in widgets[0].data['text/plain']
+
+# ---------------------------------------------------------------- config keys and cudnn_benchmark
+def _merged_keys(cfg):
+    keys = []
+    for k, v in cfg.items():
+        keys.append(k)
+        if isinstance(v, dict): keys += [f'{k}.{kk}' for kk in v]
+    return keys
+
+def _documented():
+    import re
+    rows = {}
+    for line in (ROOT/'docs'/'config_keys.md').read_text().splitlines():
+        m = re.match(r'\| `([\w.]+)` \| (used|ignored) \| (`([\w/.]+)`|—) \| (.+) \|$', line)
+        if m: rows[m.group(1)] = (m.group(2), m.group(4), m.group(5))
+    return rows
+
+def test_config_keys_documented():
+    "Every key of the merged default config (top level, and one level inside dicts) is used or listed as ignored."
+    import re
+    from segnb.apis import load_config
+    keys, rows = _merged_keys(load_config('pspnet_r50-d8_512x512_20k_voc12aug')), _documented()
+    print(len(keys), 'keys;', sum(r[0] == 'used' for r in rows.values()), 'used')
+    assert [k for k in keys if k not in rows] == []
+    assert [k for k in rows if k not in keys] == []   # no stale rows
+    unread = [k for k, (status, where, _) in rows.items() if status == 'used' and not
+              re.search(rf"""['"]{k.split('.')[-1]}['"]|\.{k.split('.')[-1]}\b|\b{k.split('.')[-1]}\s*=|[(,]\s*{k.split('.')[-1]}\s*[,)=]""",
+                        (ROOT/where).read_text())]
+    assert unread == [], f'"used" keys whose name is not in the module named: {unread}'
+    assert all(where is None for status, where, _ in rows.values() if status == 'ignored')
+
+@pytest.mark.parametrize('cuda,flag,deterministic,expected', [
+    (True, True, False, True), (False, True, False, False), (True, False, False, False), (True, True, True, False)])
+def test_cudnn_benchmark(monkeypatch, cuda, flag, deterministic, expected):
+    "As mmseg's tools/train.py: `cudnn_benchmark=True` sets cuDNN's autotuner on, where CUDA is; deterministic wins."
+    import torch
+    from segnb.apis import apply_cudnn_benchmark
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
+    monkeypatch.setattr(torch.backends.cudnn, 'benchmark', False)
+    monkeypatch.setattr(torch.backends.cudnn, 'deterministic', deterministic)
+    assert apply_cudnn_benchmark(dict(cudnn_benchmark=flag)) is expected
+    assert torch.backends.cudnn.benchmark is expected
