@@ -35,7 +35,7 @@ CORE = [
 ]
 APPENDIX = [
     (60, ['speedups', 'data.warp', 'data.sbd', 'dist', 'cli_tools', 'main']),
-    (80, ['models.utils.self_attention_block', 'models.decode_heads.ocr_head', 'models.backbones.hrnet']),
+    (80, []),   # the zoo: every notebook numbered 80-98 today keeps its name (`zoo`), in filename order
     (99, ['all']),
 ]
 
@@ -127,11 +127,16 @@ def _cycles(graph):
     for n in sorted(graph): visit(n)
     return bad
 
-def proposed_order(graph):
+def zoo(paths):
+    "Stems of the zoo notebooks (numbered 80-98: other heads and backbones): already after the core, they keep their names."
+    return {s for s, p in paths.items() if 80 <= int(Path(p).name[:2]) <= 98}
+
+def proposed_order(graph, paths=None):
     """Stems in reading order: a topological sort that takes, among the notebooks ready, the one first in the
     tracks. A notebook another one needs earlier is pulled forward to just before its first user (e.g. the
     appendix's `data.warp`, which `data.transforms` imports). Edges on cycles are reported and ignored."""
-    rank = _ranks()
+    rank, paths = _ranks(), paths or {}
+    for i, s in enumerate(sorted(zoo(paths), key=lambda s: Path(paths[s]).name)): rank[s] = rank['all'] - 0.5 + i / 10_000
     unknown = sorted(set(graph) - set(rank))
     for i, s in enumerate(unknown): rank[s] = 10_000 + i   # new notebooks the tracks do not name yet: last
     cyc = _cycles({s: set(d) - TOURS_SET(graph) for s, d in graph.items()})
@@ -164,7 +169,8 @@ def new_names(graph, paths):
     """{stem: new filename}. Each notebook takes the section of its track (0x foundations, 1x models, 2x data,
     3x runner, 4x apis and seeing inside, 6x-9x appendix), numbered up in reading order; a section that runs
     out of numbers goes on with letter suffixes (`39a_`); a notebook pulled forward takes its user's section."""
-    order, _, pulled = proposed_order(graph)
+    order, _, pulled = proposed_order(graph, paths)
+    kept = zoo(paths)
     names, prev = {}, None
     sec_of = {}
     for s in order:   # pulled-forward notebooks sit before their user: give them the next notebook's section
@@ -182,7 +188,7 @@ def new_names(graph, paths):
             if not suffix and num + 1 < nxt_sec: num += 1
             else: suffix = chr(ord(suffix or '`') + 1)
         prev = (base, num, suffix)
-        names[s] = f'{num:02d}{suffix}_{s}.ipynb'
+        names[s] = Path(paths[s]).name if s in kept else f'{num:02d}{suffix}_{s}.ipynb'
     return names
 
 def plan(nbs=NBS):
@@ -226,7 +232,7 @@ def main(argv=None):
     ap.add_argument('--nbs', default=str(NBS))
     a = ap.parse_args(argv)
     graph, paths, names = plan(Path(a.nbs))
-    order, cyc, pulled = proposed_order(graph)
+    order, cyc, pulled = proposed_order(graph, paths)
     for s in order:
         old, new = paths[s].name, names[s]
         print(f"{old:48} -> {new}" + ('   (pulled forward: an earlier notebook uses it)' if s in pulled else ''))
