@@ -1,5 +1,5 @@
 "The course reads in dependency order (issue 11): no notebook uses a module a later notebook exports."
-import importlib.util, json, subprocess, sys
+import importlib.util, json, subprocess
 from pathlib import Path
 import pytest
 

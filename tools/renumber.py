@@ -139,7 +139,7 @@ def proposed_order(graph, paths=None):
     for i, s in enumerate(sorted(zoo(paths), key=lambda s: Path(paths[s]).name)): rank[s] = rank['all'] - 0.5 + i / 10_000
     unknown = sorted(set(graph) - set(rank))
     for i, s in enumerate(unknown): rank[s] = 10_000 + i   # new notebooks the tracks do not name yet: last
-    cyc = _cycles({s: set(d) - TOURS_SET(graph) for s, d in graph.items()})
+    cyc = _cycles(graph)   # a tour exports nothing, so no cycle runs through one
     broken = {(c[i], c[i+1]) for c in cyc for i in range(len(c)-1)}
     deps = {s: {d for d in ds if (s, d) not in broken} for s, ds in graph.items() if s not in TOURS}
     first_appendix = rank[APPENDIX[0][1][0]]
@@ -157,8 +157,6 @@ def proposed_order(graph, paths=None):
         order.append(s); del left[s]
         for ds in left.values(): ds.discard(s)
     return order, cyc, {s for s in graph if s in rank and eff[s] < rank[s]}
-
-def TOURS_SET(graph): return TOURS & set(graph)
 
 def _section(s):
     for base, stems in CORE + APPENDIX:
