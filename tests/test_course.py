@@ -50,6 +50,14 @@ def test_proposed_order_keeps_tracks_and_pulls_needed_appendix_forward():
     assert names['tutorial_shapes'] == '00_tutorial_shapes.ipynb' and names['data.warp'] == '20_data.warp.ipynb'
     assert names['dist'] == '60_dist.ipynb' and names['all'] == '99_all.ipynb'
 
+def test_dry_run_on_the_repo_opens_with_the_tour_and_keeps_the_zoo():
+    graph, paths, names = renumber.plan()
+    print(names)
+    assert names['tutorial_shapes'] == '00_tutorial_shapes.ipynb' and names['registry'] == '01_registry.ipynb'
+    assert all(names[s] == paths[s].name for s in renumber.zoo(paths)) and names['all'] == '99_all.ipynb'
+    core_last = max(names[s] for base, stems in renumber.CORE for s in stems if s in names)
+    assert all(names[s] > core_last for s in ('data.sbd', 'cli_tools', 'main') if s in names)
+
 def test_cycles_reported():
     _, cycles, _ = renumber.proposed_order({'vis': {'data.datasets'}, 'data.datasets': {'vis'}})
     assert cycles == [['data.datasets', 'vis', 'data.datasets']]

@@ -129,7 +129,7 @@ def _cycles(graph):
 
 def zoo(paths):
     "Stems of the zoo notebooks (numbered 80-98: other heads and backbones): already after the core, they keep their names."
-    return {s for s, p in paths.items() if 80 <= int(Path(p).name[:2]) <= 98}
+    return {s for s, p in paths.items() if 80 <= int(Path(p).name[:2]) <= 98 and s not in TOURS}
 
 def proposed_order(graph, paths=None):
     """Stems in reading order: a topological sort that takes, among the notebooks ready, the one first in the
