@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['set_random_seed', 'init_random_seed', 'auto_amp', 'loader_cfg', 'load_config', 'train_config', 'build_train_runner',
            'register_eval_hook', 'import_hook_modules', 'register_custom_hooks', 'find_latest_checkpoint',
-           'dump_config', 'start_run_logger', 'train_segmentor', 'init_segmentor', 'LoadImage', 'inference_segmentor']
+           'dump_config', 'start_run_logger', 'apply_cudnn_benchmark', 'train_segmentor', 'init_segmentor', 'LoadImage',
+           'inference_segmentor']
 
 # %% ../nbs/60_apis.ipynb #f587b0cb
 import copy, os, os.path as osp, random, time
@@ -16,7 +17,7 @@ from .config import Config
 from .config_tools import find_config
 from .checkpoint import load_checkpoint
 from .models import build_segmentor   # importing segnb.models registers every model type
-from .utils import get_dist_info, prepare_work_dir, run_logger, close_logger
+from .utils import get_dist_info, prepare_work_dir, run_logger, close_logger, in_notebook
 from .data import build_dataset, build_dataloader   # importing segnb.data registers datasets and pipeline steps
 from .data.loader import collate
 from .data.transforms import Compose
@@ -151,11 +152,19 @@ def _start_from(runner, cfg):
     if resume_from: runner.resume(resume_from)
     elif cfg.get('load_from'): runner.load_checkpoint(cfg.load_from)
 
+def apply_cudnn_benchmark(cfg):
+    "`cfg.cudnn_benchmark` turns on cuDNN's autotuner when CUDA is present, unless deterministic kernels were asked for."
+    on = bool(cfg.get('cudnn_benchmark', False)) and torch.cuda.is_available() and not torch.backends.cudnn.deterministic
+    if on: torch.backends.cudnn.benchmark = True
+    return on
+
 def train_segmentor(model, dataset, cfg, distributed=False, validate=False, timestamp=None, meta=None, background=False, logger=None):
     "Train `model` on `dataset` (or a list, one per workflow phase) as `cfg` says; returns the runner (`background`: a handle)."
     datasets = dataset if isinstance(dataset, (list, tuple)) else [dataset]
     loaders = [build_dataloader(ds, **loader_cfg(cfg, distributed)) for ds in datasets]
-    cfg, timestamp = train_config(cfg), timestamp or time.strftime('%Y%m%d_%H%M%S', time.localtime())
+    cfg = train_config(cfg, progress=in_notebook() and not background)   # a tqdm.auto bar when a notebook blocks on it
+    apply_cudnn_benchmark(cfg)
+    timestamp = timestamp or time.strftime('%Y%m%d_%H%M%S', time.localtime())
     own_logger, logger = logger is None, logger or start_run_logger(cfg, timestamp)
     dump_config(cfg)
     runner = build_train_runner(model, cfg, distributed, timestamp, meta, logger)

@@ -1,0 +1,224 @@
+"The course reads in dependency order (issue 11): no notebook uses a module a later notebook exports."
+import importlib.util, json, subprocess
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location('renumber', ROOT/'tools'/'renumber.py')
+renumber = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(renumber)
+
+def test_no_forward_references():
+    """nbdev sorts notebooks by filename; a reader reads them in that order. Exempt: the opening tour
+    (`renumber.TOURS`): it exports nothing and, like fastai's first lesson, trains the whole model before the
+    course opens it up, so it necessarily uses everything. A fastai reader expects lesson 1 to be the first file,
+    so the tour is numbered first rather than only linked from index.ipynb. Fix: `python tools/renumber.py`."""
+    bad = renumber.forward_references()
+    assert not bad, 'notebooks that use a module a later notebook exports:\n' + '\n'.join(
+        f'  {user} uses {mod} ({exporter})' for user, mod, exporter in bad)
+
+def _nb(path, *cells):
+    path.write_text(json.dumps({'cells': [{'cell_type': 'code', 'source': c, 'metadata': {}, 'outputs': [],
+                                           'execution_count': None} for c in cells],
+                                'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}))
+
+def test_forward_reference_found_and_tour_exempt(tmp_path):
+    _nb(tmp_path/'00_registry.ipynb', '#| default_exp registry')
+    _nb(tmp_path/'01_config.ipynb', '#| default_exp config', 'from segnb.config_tools import x\nimport segnb.registry')
+    _nb(tmp_path/'02_config_tools.ipynb', '#| default_exp config_tools')
+    _nb(tmp_path/'03_tutorial_shapes.ipynb', 'from segnb.config import Config')
+    bad = renumber.forward_references(tmp_path)
+    print(bad)
+    assert bad == [('01_config.ipynb', 'config_tools', '02_config_tools.ipynb')]
+    _nb(tmp_path/'00_tutorial_shapes.ipynb', 'from segnb.config import Config')   # a tour may use anything
+    (tmp_path/'03_tutorial_shapes.ipynb').unlink()
+    assert renumber.forward_references(tmp_path) == bad
+
+def test_package_names_resolve_to_their_submodule():
+    assert renumber._resolve_in_package('data', 'build_dataloader') == 'data.loader'
+    assert renumber._resolve_in_package('models', 'build_segmentor') == 'models.segmentors.encoder_decoder'
+    assert renumber._resolve_in_package('data', 'shapes') == 'data.shapes'
+
+def test_proposed_order_keeps_tracks_and_pulls_needed_appendix_forward():
+    graph = {'tutorial_shapes': {'apis'}, 'registry': set(), 'data.transforms': {'data.warp', 'registry'},
+             'data.warp': set(), 'apis': {'data.transforms'}, 'dist': set(), 'all': {'apis', 'dist'}}
+    order, cycles, pulled = renumber.proposed_order(graph)
+    print(order)
+    assert order == ['tutorial_shapes', 'registry', 'data.warp', 'data.transforms', 'apis', 'dist', 'all']
+    assert pulled == {'data.warp'} and cycles == []
+    names = renumber.new_names(graph, {})
+    print(names)
+    assert names['tutorial_shapes'] == '00_tutorial_shapes.ipynb' and names['data.warp'] == '20_data.warp.ipynb'
+    assert names['dist'] == '60_dist.ipynb' and names['all'] == '99_all.ipynb'
+
+def test_dry_run_on_the_repo_opens_with_the_tour_and_keeps_the_zoo():
+    graph, paths, names = renumber.plan()
+    print(names)
+    assert names['tutorial_shapes'] == '00_tutorial_shapes.ipynb' and names['registry'] == '01_registry.ipynb'
+    assert all(names[s] == paths[s].name for s in renumber.zoo(paths)) and names['all'] == '99_all.ipynb'
+    core_last = max(names[s] for base, stems in renumber.CORE for s in stems if s in names)
+    assert all(names[s] > core_last for s in ('data.sbd', 'cli_tools', 'main') if s in names)
+
+def test_cycles_reported():
+    _, cycles, _ = renumber.proposed_order({'vis': {'data.datasets'}, 'data.datasets': {'vis'}})
+    assert cycles == [['data.datasets', 'vis', 'data.datasets']]
+
+def test_section_overflow_takes_letters():
+    stems = renumber.CORE[3][1] + ['dist']   # 10 runner notebooks and a pulled-in one: 30..39, 39a
+    graph = {s: set() for s in stems}
+    graph['runner.testing'] = {'dist'}
+    names = sorted(renumber.new_names(graph, {}).values())
+    print(names)
+    assert names[-1] == '39a_runner.runner.ipynb' and len(set(names)) == 11
+
+def test_rewrite_text():
+    m = {'20_data.datasets': '28_data.datasets', '90_tutorial_shapes': '00_tutorial_shapes'}
+    t = "see [datasets](20_data.datasets.ipynb), nbs/90_tutorial_shapes.ipynb; 120_data.datasets stays"
+    assert renumber.rewrite_text(t, m) == \
+        "see [datasets](28_data.datasets.ipynb), nbs/00_tutorial_shapes.ipynb; 120_data.datasets stays"
+
+def test_apply_on_scratch_repo(tmp_path):
+    "`--apply` git-mvs the notebooks (even when a new name is another's old name) and rewrites references."
+    g = lambda *a: subprocess.run(['git', *a], cwd=tmp_path, check=True, capture_output=True)
+    (tmp_path/'nbs').mkdir()
+    _nb(tmp_path/'nbs'/'00_registry.ipynb', '#| default_exp registry')
+    _nb(tmp_path/'nbs'/'01_config.ipynb', '#| default_exp config', 'from segnb.config_tools import x')
+    _nb(tmp_path/'nbs'/'02_config_tools.ipynb', '#| default_exp config_tools')
+    (tmp_path/'README.md').write_text('Start with nbs/01_config.ipynb then 02_config_tools.\n')
+    g('init', '-q'); g('add', '.'); g('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'x')
+    mapping = renumber.apply(tmp_path)
+    print(mapping)
+    assert mapping == {'01_config': '02_config', '02_config_tools': '01_config_tools'}
+    assert sorted(p.name for p in (tmp_path/'nbs').glob('*.ipynb')) == \
+        ['00_registry.ipynb', '01_config_tools.ipynb', '02_config.ipynb']
+    assert (tmp_path/'README.md').read_text() == 'Start with nbs/02_config.ipynb then 01_config_tools.\n'
+    assert 'R  nbs/01_config.ipynb -> nbs/02_config.ipynb' in g('status', '--short').stdout.decode()
+    assert renumber.forward_references(tmp_path/'nbs') == []
+
+# ---------------------------------------------------------------- tools/notebook_outputs.py
+_spec2 = importlib.util.spec_from_file_location('notebook_outputs', ROOT/'tools'/'notebook_outputs.py')
+nbo = importlib.util.module_from_spec(_spec2); _spec2.loader.exec_module(nbo)
+
+def _cell(src, outputs=()):
+    import nbformat
+    c = nbformat.v4.new_code_cell(src); c.outputs = [nbformat.from_dict(o) for o in outputs]; return c
+
+def _stream(text, name='stdout'): return dict(output_type='stream', name=name, text=text)
+
+def test_normalize_masks_volatile_parts():
+    a = 'Saved in /tmp/abc/x.pth at 2026-12-06 22:01:02,123, <Hook at 0x7f12ab34cd>, took 3.2 s, eta: 0:01:02\n'
+    b = 'Saved in /work/q/x.pth at 2025-01-01 00:00:00,999, <Hook at 0x7f99ffee00>, took 11 s, eta: 0:00:09\n'
+    print(nbo.normalize(a))
+    assert nbo.normalize(a) == nbo.normalize(b)
+    assert nbo.normalize('train:  50%|#####     | 2/4 [00:01<00:01]\rtrain: 100%|##########| 4/4') == '<progress>'
+    assert nbo.normalize('mIoU 0.85') != nbo.normalize('mIoU 0.89')   # numbers that matter still count
+
+def test_should_show():
+    assert nbo.should_show(_cell('x = 1\nx'))
+    assert nbo.should_show(_cell('print(1)')) and nbo.should_show(_cell('fig.show()'))
+    assert not nbo.should_show(_cell('x = 1'))
+    assert not nbo.should_show(_cell('x;'))
+    assert not nbo.should_show(_cell('test_eq(1, 1)'))
+    assert not nbo.should_show(_cell('#| export\nx'))
+    assert not nbo.should_show(_cell('#| slow\nprint(1)'))
+
+def test_problems_stale_and_missing():
+    import nbformat
+    stored = nbformat.v4.new_notebook(cells=[_cell('print(1)', [_stream('1\n')]), _cell('print(2)'),
+                                             _cell('t()', [_stream('took 1.0 s\n')])])
+    fresh = nbformat.v4.new_notebook(cells=[_cell('print(1)', [_stream('2\n')]), _cell('print(2)', [_stream('2\n')]),
+                                            _cell('t()', [_stream('took 9.5 s\n')])])
+    probs = nbo.problems(stored, fresh)
+    print(probs)
+    assert len(probs) == 3 and probs[0].startswith('cell 0: stored output differs')
+    assert probs[1].startswith('cell 1: stored output differs') and probs[2].startswith('cell 1: shows nothing')
+
+def test_small_outputs_caps_text_and_keeps_png_only():
+    import nbformat
+    o = [nbformat.from_dict(_stream('\n'.join(map(str, range(500))))),
+         nbformat.from_dict(dict(output_type='display_data', metadata={},
+                                 data={'application/vnd.jupyter.widget-view+json': {'model_id': 'x'},
+                                       'text/plain': 'train: 100%', 'image/svg+xml': '<svg/>'}))]
+    s = nbo.small_outputs(o)
+    assert len(s[0].text.split('\n')) == nbo.MAX_LINES + 1 and 'lines not stored' in s[0].text
+    assert dict(s[1].data) == {'text/plain': 'train: 100%'}
+
+def test_select_by_regex():
+    assert [p.name for p in nbo.select(['^40_'])] == ['40_evaluation.ipynb']
+    with pytest.raises(SystemExit, match="no notebook in .* matches 'nope'"): nbo.select(['nope'])
+
+TRAIN_IN_A_NOTEBOOK = '''
+import sys, tempfile
+sys.path.insert(0, {tests!r})
+from tiny_data import make_tiny_dataset, TINY_CONFIG
+from segnb.apis import load_config, train_segmentor, set_random_seed
+from segnb.models import build_segmentor
+from segnb.data import build_dataset
+root = make_tiny_dataset(tempfile.mkdtemp())
+cfg = load_config(TINY_CONFIG, dict(runner=dict(type='IterBasedRunner', max_iters=2), checkpoint_config=None,
+                                    work_dir=None))
+for s in ('train', 'val', 'test'): cfg.data[s].data_root = root
+set_random_seed(0)
+runner = train_segmentor(build_segmentor(cfg.model), build_dataset(cfg.data.train), cfg)
+'''
+
+def test_training_in_a_notebook_logs_to_stdout_with_a_progress_bar():
+    "In a Jupyter kernel the training log is stdout (no red stderr box) and a tqdm.auto widget shows progress."
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[_cell(TRAIN_IN_A_NOTEBOOK.format(tests=str(ROOT/'tests')))])
+    from nbclient import NotebookClient
+    import os
+    env_before = os.environ.get('PYTHONPATH')
+    os.environ['PYTHONPATH'] = os.pathsep.join([str(ROOT), env_before or ''])
+    try: NotebookClient(nb, timeout=300, kernel_name='python3').execute()
+    finally:
+        if env_before is None: os.environ.pop('PYTHONPATH')
+        else: os.environ['PYTHONPATH'] = env_before
+    outs = nb.cells[0].outputs
+    streams = {o.name: o.text for o in outs if o.output_type == 'stream'}
+    print({k: v[-300:] for k, v in streams.items()})
+    assert 'Iter [2/2]' in streams.get('stdout', '')
+    assert 'Iter [' not in streams.get('stderr', '')
+    widgets = [o for o in outs if o.output_type == 'display_data' and 'application/vnd.jupyter.widget-view+json' in o.data]
+    assert widgets and 'train' in widgets[0].data['text/plain']
+
+# ---------------------------------------------------------------- config keys and cudnn_benchmark
+def _merged_keys(cfg):
+    keys = []
+    for k, v in cfg.items():
+        keys.append(k)
+        if isinstance(v, dict): keys += [f'{k}.{kk}' for kk in v]
+    return keys
+
+def _documented():
+    import re
+    rows = {}
+    for line in (ROOT/'docs'/'config_keys.md').read_text().splitlines():
+        m = re.match(r'\| `([\w.]+)` \| (used|ignored) \| (`([\w/.]+)`|—) \| (.+) \|$', line)
+        if m: rows[m.group(1)] = (m.group(2), m.group(4), m.group(5))
+    return rows
+
+def test_config_keys_documented():
+    "Every key of the merged default config (top level, and one level inside dicts) is used or listed as ignored."
+    import re
+    from segnb.apis import load_config
+    keys, rows = _merged_keys(load_config('pspnet_r50-d8_512x512_20k_voc12aug')), _documented()
+    print(len(keys), 'keys;', sum(r[0] == 'used' for r in rows.values()), 'used')
+    assert [k for k in keys if k not in rows] == []
+    assert [k for k in rows if k not in keys] == []   # no stale rows
+    unread = [k for k, (status, where, _) in rows.items() if status == 'used' and not
+              re.search(rf"""['"]{k.split('.')[-1]}['"]|\.{k.split('.')[-1]}\b|\b{k.split('.')[-1]}\s*=|[(,]\s*{k.split('.')[-1]}\s*[,)=]""",
+                        (ROOT/where).read_text())]
+    assert unread == [], f'"used" keys whose name is not in the module named: {unread}'
+    assert all(where is None for status, where, _ in rows.values() if status == 'ignored')
+
+@pytest.mark.parametrize('cuda,flag,deterministic,expected', [
+    (True, True, False, True), (False, True, False, False), (True, False, False, False), (True, True, True, False)])
+def test_cudnn_benchmark(monkeypatch, cuda, flag, deterministic, expected):
+    "As mmseg's tools/train.py: `cudnn_benchmark=True` sets cuDNN's autotuner on, where CUDA is; deterministic wins."
+    import torch
+    from segnb.apis import apply_cudnn_benchmark
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
+    monkeypatch.setattr(torch.backends.cudnn, 'benchmark', False)
+    monkeypatch.setattr(torch.backends.cudnn, 'deterministic', deterministic)
+    assert apply_cudnn_benchmark(dict(cudnn_benchmark=flag)) is expected
+    assert torch.backends.cudnn.benchmark is expected
