@@ -9,6 +9,7 @@ from segnb.runner.eval_hooks import EvalHook
 from segnb.runner.runner import IterBasedRunner
 from runner_stand_ins import OneConvSeg, tiny_loader, make_runner, record_losses, quiet_logger
 from mmseg_venv import needs_mmseg, run_mmseg
+from log_records import log_records
 
 # --- schedules ---------------------------------------------------------------------------------------------------
 
@@ -218,21 +219,16 @@ def test_nan_guard_stops_before_the_step_and_keeps_last_good(tmp_path):
 
 # --- loggers -------------------------------------------------------------------------------------------------------
 
-def test_text_and_json_logs(tmp_path, caplog):
+def test_text_and_json_logs(tmp_path):
     r = make_runner(str(tmp_path), max_iters=4)
-    r.logger.setLevel('INFO')
-    for h in r.logger.handlers: h.setLevel('INFO')
-    r.logger.propagate = True
-    with caplog.at_level('INFO', logger='segnb.tests'):
-        r.run([tiny_loader()], [('train', 1)])
-    lines = [m for m in caplog.messages if m.startswith('Iter [')]
-    assert len(lines) == 4
+    with log_records(r.logger) as seen: r.run([tiny_loader()], [('train', 1)])
+    lines = [m for _, m in seen if m.startswith('Iter [')]
+    assert len(lines) == 4, lines
     assert re.match(r'Iter \[2/4\]\tlr: \d\.\d{3}e-\d\d, eta: 0:00:\d\d, time: \d+\.\d{3}, data_time: \d+\.\d{3}, '
                     r'memory: \d+, decode\.loss_ce: \d\.\d{4}, loss: \d\.\d{4}$', lines[1]), lines[1]
     records = [json.loads(l) for l in open(tmp_path / f'{r.timestamp}.log.json')]
     assert [x['iter'] for x in records] == [1, 2, 3, 4] and records[0]['mode'] == 'train'
     assert set(records[0]) >= {'lr', 'time', 'data_time', 'memory', 'decode.loss_ce', 'loss'}
-    r.logger.propagate = False
 
 
 def test_tensorboard_and_progress_bar(tmp_path, capsys):
