@@ -46,6 +46,23 @@ def test_sigkill_then_resume_matches_uninterrupted(data, reference, tmp_path):
     after = {i: l for i, l in losses(work).items() if i > saved}
     assert after == {i: reference[i] for i in range(saved + 1, MAX + 1)}, (kill_at, saved)
 
+def test_auto_resume_finds_latest_in_the_work_dir(data, reference, tmp_path):
+    "`--auto-resume` after a SIGKILL: no path given, the run continues from the work dir's latest.pth, exactly."
+    work = tmp_path / 'run'
+    _kill_after_iter(train_cmd(work, data, '--no-validate', options=['checkpoint_config.interval=2'], config=PAUSE), 5)
+    time.sleep(1)   # a new log timestamp
+    r = subprocess.run(train_cmd(work, data, '--no-validate', '--auto-resume', options=['checkpoint_config.interval=2']),
+                       env=segnb_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f'resumed from {work / "latest.pth"}: iter 4' in r.stderr or f'resumed from {work / "iter_4.pth"}: iter 4' in r.stderr, r.stderr[-2000:]
+    assert {i: l for i, l in losses(work).items() if i > 4} == {i: reference[i] for i in range(5, MAX + 1)}
+
+def test_auto_resume_in_an_empty_work_dir_starts_from_scratch(data, reference, tmp_path):
+    r = subprocess.run(train_cmd(tmp_path / 'run', data, '--no-validate', '--auto-resume', options=['checkpoint_config.interval=2']),
+                       env=segnb_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and 'resumed from' not in r.stderr, r.stderr[-2000:]
+    assert losses(tmp_path / 'run') == reference
+
 def test_death_while_writing_a_checkpoint_keeps_the_previous_latest(data, tmp_path):
     "The process dies with iter_4.pth half written (tests/crash_save.py): latest.pth is still the whole iter_2.pth."
     work = tmp_path / 'run'
