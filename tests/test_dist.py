@@ -1,7 +1,8 @@
 """Multi-process training on CPU with Gloo: torchrun, Slurm variables set by hand, and a rank that dies."""
-import os, socket, subprocess, time
+import os, subprocess, time
 import pytest
 from tiny_data import make_tiny_dataset, train_cmd, segnb_env, losses, REPO
+from free_port import free_port
 
 GN = os.path.join(REPO, 'tests', 'configs', 'tiny_pspnet_gn.py')
 DIE = os.path.join(REPO, 'tests', 'configs', 'tiny_pspnet_die.py')
@@ -9,9 +10,6 @@ NO_SHUFFLE = ['data.train_dataloader.shuffle=False']
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory): return make_tiny_dataset(tmp_path_factory.mktemp('tiny'))
-
-def free_port():
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 def test_two_gloo_ranks_match_one_process_with_the_same_global_batch(data, tmp_path):
     """2 ranks x 2 images vs 1 process x 4 images, same images in each step (no shuffle: rank r takes images

@@ -9,6 +9,7 @@ from segnb.runner.eval_hooks import EvalHook
 from segnb.runner.runner import IterBasedRunner
 from runner_stand_ins import OneConvSeg, tiny_loader, make_runner, record_losses, quiet_logger
 from mmseg_venv import needs_mmseg, run_mmseg
+from log_records import log_records
 
 # --- schedules ---------------------------------------------------------------------------------------------------
 
@@ -51,7 +52,9 @@ LR_CFGS = [dict(policy='poly', power=0.9, min_lr=1e-4, by_epoch=False),
            dict(policy='fixed', by_epoch=False, warmup='linear', warmup_iters=4)]
 MOM_CFGS = [dict(policy='step', step=[3, 7], gamma=0.5, by_epoch=False),
             dict(policy='CosineAnnealing', min_momentum_ratio=0.8, by_epoch=False, warmup='linear', warmup_iters=3),
-            dict(policy='CosineAnnealing', min_momentum=0.85, by_epoch=True)]
+            dict(policy='CosineAnnealing', min_momentum=0.85, by_epoch=True),
+            dict(policy='step', step=[6], gamma=0.5, by_epoch=False, warmup='linear', warmup_iters=4, warmup_ratio=0.9),
+            dict(policy='step', step=[2], gamma=0.5, by_epoch=True, warmup='exp', warmup_iters=3, warmup_ratio=0.8)]
 
 
 def _hook(cfg, kind):
@@ -77,6 +80,26 @@ def test_linear_warmup_by_hand():
     for i in range(10):
         factor = 1 - (1 - i / 5) * (1 - 1e-6) if i < 5 else 1.0
         assert lrs[i] == pytest.approx(0.01 * (1 - i / 10) * factor, rel=1e-9, abs=1e-15)
+
+
+def test_exp_and_fixed_by_hand():
+    exp = trace(_hook(dict(policy='exp', gamma=0.9, by_epoch=False), 'LrUpdaterHook'), 'sgd', False, 10, 10)
+    for i in range(10): assert exp[i] == pytest.approx([0.01 * 0.9 ** i, 0.02 * 0.9 ** i], rel=1e-12)   # base * gamma ** iter
+    assert exp[3] == pytest.approx([0.00729, 0.01458], rel=1e-12)
+    fixed = trace(_hook(dict(policy='fixed', by_epoch=False, warmup='linear', warmup_iters=4), 'LrUpdaterHook'), 'sgd', False, 8, 8)
+    # warmup_ratio defaults to 0.1: factor 1 - (1 - i/4) * 0.9 = 0.1, 0.325, 0.55, 0.775, then the base lr for ever
+    for i, f in enumerate([0.1, 0.325, 0.55, 0.775, 1, 1, 1, 1]): assert fixed[i] == pytest.approx([0.01 * f, 0.02 * f], rel=1e-12)
+    by_epoch = trace(_hook(dict(policy='exp', gamma=0.5), 'LrUpdaterHook'), 'sgd', True, 8, 4)   # progress = epoch
+    assert [g[0] for g in by_epoch] == pytest.approx([0.01] * 4 + [0.005] * 4, rel=1e-12)
+
+
+def test_momentum_warmup_by_hand():
+    "mmcv divides momentum by the warmup factor: momentum starts high and falls to the schedule's value."
+    for optim in ('sgd', 'adam'):    # SGD's momentum, Adam's beta1
+        mom = [g[0] for g in trace(_hook(MOM_CFGS[3], 'MomentumUpdaterHook'), optim, False, 10, 10)]
+        # step at 6 (x0.5) from 0.9; linear warmup ratio 0.9 over 4 iters: factor 1 - (1 - i/4) * 0.1 = 0.9, 0.925, 0.95, 0.975
+        want = [0.9 / 0.9, 0.9 / 0.925, 0.9 / 0.95, 0.9 / 0.975, 0.9, 0.9, 0.45, 0.45, 0.45, 0.45]
+        assert mom == pytest.approx(want, rel=1e-12), optim
 
 
 def test_unknown_policy_and_bad_warmup():
@@ -147,6 +170,42 @@ def test_gradient_accumulation_equals_one_big_batch(tmp_path):
     big = _grads_after(dict(), 1, 4, tmp_path / 'a')
     acc = _grads_after(dict(type='GradientCumulativeOptimizerHook', cumulative_iters=2), 2, 2, tmp_path / 'b')
     torch.testing.assert_close(acc, big)
+
+
+def _accumulated_by_hand(device, dtype, iters=2, scale=None):
+    "OneConvSeg's weights after `iters` batches of 2 under autocast, each loss / iters (x scale), then one SGD step."
+    model = OneConvSeg().to(device); opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    with torch.no_grad(): model.conv.weight.fill_(0.1); model.conv.bias.zero_()
+    for _, batch in zip(range(iters), tiny_loader(shuffle=False, batch_size=2)):
+        batch = {k: v.to(device) for k, v in batch.items()}
+        with torch.autocast(device, dtype=dtype): loss = model.losses(batch)['loss'] / iters
+        (loss * (scale or 1)).backward()
+    if scale:
+        for p in model.parameters(): p.grad /= scale
+    opt.step()
+    return model.conv.weight.detach().cpu()
+
+
+def test_gradient_cumulative_fp16_hook_on_cpu_accumulates_under_bf16(tmp_path):
+    "On a CPU fp16 falls back to bf16 autocast (with a warning, no scaler); two iterations give one step, as by hand."
+    with pytest.warns(UserWarning, match='fp16 mixed precision needs CUDA; the model is on cpu, using bf16 autocast instead'):
+        got = _grads_after(dict(type='GradientCumulativeFp16OptimizerHook', cumulative_iters=2), 2, 2, tmp_path)
+    torch.testing.assert_close(got, _accumulated_by_hand('cpu', torch.bfloat16))
+    assert not torch.equal(got, _grads_after(dict(type='GradientCumulativeOptimizerHook', cumulative_iters=2), 2, 2, tmp_path / 'fp32'))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
+def test_gradient_cumulative_fp16_hook_on_gpu_scales_and_accumulates(tmp_path):
+    model = OneConvSeg().cuda(); torch.manual_seed(0)
+    r = IterBasedRunner(model, optimizer=torch.optim.SGD(model.parameters(), lr=0.5), logger=quiet_logger(), max_iters=2,
+                        work_dir=str(tmp_path))
+    r.register_training_hooks(None, optimizer_config=dict(type='GradientCumulativeFp16OptimizerHook', cumulative_iters=2, loss_scale=512.))
+    with torch.no_grad(): model.conv.weight.fill_(0.1); model.conv.bias.zero_()
+    loader = [{k: v.cuda() for k, v in b.items()} for b in tiny_loader(shuffle=False, batch_size=2)]
+    r.run([loader], [('train', 1)])
+    assert r.meta['fp16']['loss_scaler']['scale'] == 512.
+    torch.testing.assert_close(model.conv.weight.detach().cpu(), _accumulated_by_hand('cuda', torch.float16, scale=512.))
 
 
 def test_grad_clip_logs_grad_norm_and_bf16_autocast_trains(tmp_path):
@@ -220,21 +279,16 @@ def test_nan_guard_stops_before_the_step_and_keeps_last_good(tmp_path):
 
 # --- loggers -------------------------------------------------------------------------------------------------------
 
-def test_text_and_json_logs(tmp_path, caplog):
+def test_text_and_json_logs(tmp_path):
     r = make_runner(str(tmp_path), max_iters=4)
-    r.logger.setLevel('INFO')
-    for h in r.logger.handlers: h.setLevel('INFO')
-    r.logger.propagate = True
-    with caplog.at_level('INFO', logger='segnb.tests'):
-        r.run([tiny_loader()], [('train', 1)])
-    lines = [m for m in caplog.messages if m.startswith('Iter [')]
-    assert len(lines) == 4
+    with log_records(r.logger) as seen: r.run([tiny_loader()], [('train', 1)])
+    lines = [m for _, m in seen if m.startswith('Iter [')]
+    assert len(lines) == 4, lines
     assert re.match(r'Iter \[2/4\]\tlr: \d\.\d{3}e-\d\d, eta: 0:00:\d\d, time: \d+\.\d{3}, data_time: \d+\.\d{3}, '
                     r'memory: \d+, decode\.loss_ce: \d\.\d{4}, loss: \d\.\d{4}$', lines[1]), lines[1]
     records = [json.loads(l) for l in open(tmp_path / f'{r.timestamp}.log.json')]
     assert [x['iter'] for x in records] == [1, 2, 3, 4] and records[0]['mode'] == 'train'
     assert set(records[0]) >= {'lr', 'time', 'data_time', 'memory', 'decode.loss_ce', 'loss'}
-    r.logger.propagate = False
 
 
 def test_tensorboard_and_progress_bar(tmp_path, capsys):

@@ -5,6 +5,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from data_trees import make_voc
+from free_port import free_port
 from segnb.config import Config
 from segnb.data.loader import build_dataset, build_dataloader, InfiniteSampler
 
@@ -71,7 +72,7 @@ def test_distributed_sharding():
     "One gloo group of 2 processes: DistributedSampler splits an epoch, InfiniteSampler splits each pass."
     ctx = mp.get_context('spawn')
     q = ctx.Queue()
-    mp.start_processes(_ddp_worker, args=(2, 29500 + os.getpid() % 1000, q), nprocs=2, join=True, start_method='spawn')
+    mp.start_processes(_ddp_worker, args=(2, free_port(), q), nprocs=2, join=True, start_method='spawn')
     res = {(r, name): seen for r, name, seen in (q.get(timeout=30) for _ in range(4))}
     s0, s1 = res[0, 'DistributedSampler'], res[1, 'DistributedSampler']
     assert len(s0) == len(s1) == 5 and sorted(s0 + s1) == list(range(10))

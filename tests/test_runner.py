@@ -8,6 +8,7 @@ from segnb.runner.runner import IterBasedRunner, EpochBasedRunner, build_runner
 from segnb.runner.optimizer import build_optimizer
 from runner_stand_ins import OneConvSeg, tiny_loader, make_runner, record_losses, quiet_logger
 from mmseg_venv import needs_mmseg, run_mmseg
+from log_records import log_records
 
 
 class StopAt(Hook):
@@ -102,19 +103,31 @@ def test_resume_from_a_weights_only_file_says_so(tmp_path):
 
 
 def test_ctrl_c_outside_training_is_not_swallowed(tmp_path):
+    # conftest gives every test Python's default handler, whether or not pytest started with SIGINT ignored (nohup, &)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     r = make_runner(str(tmp_path), max_iters=2)
     r.run([tiny_loader()], [('train', 1)])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # the runner's handler is gone after run()
     with pytest.raises(KeyboardInterrupt):
-        os.kill(os.getpid(), signal.SIGINT)                 # the runner's handler is gone after run()
+        os.kill(os.getpid(), signal.SIGINT)
 
 
-def test_interrupt_without_work_dir_warns(caplog):
+def test_run_restores_an_ignored_sigint(tmp_path):
+    "A process started with SIGINT ignored (a background job in a script) still ignores it after a run."
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    r = make_runner(str(tmp_path), max_iters=2)
+    r.run([tiny_loader()], [('train', 1)])
+    assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+
+
+def test_interrupt_without_work_dir_warns():
     model = OneConvSeg()
     r = IterBasedRunner(model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), logger=quiet_logger(), max_iters=5)
     r.register_training_hooks(None, optimizer_config=dict())
     r.register_hook(StopAt(2, 'request'))
-    r.run([tiny_loader()], [('train', 1)])
+    with log_records(r.logger, logging.WARNING) as seen: r.run([tiny_loader()], [('train', 1)])
     assert r.interrupted and r.iter == 2
+    assert seen == [('WARNING', 'Interrupted at iter 2: no work_dir, so no checkpoint was saved')]
 
 
 def test_workflow_dispatch_counts(tmp_path):

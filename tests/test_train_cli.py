@@ -3,6 +3,7 @@ print-config, publish, Ctrl-C, and the errors a user meets first."""
 import os, signal, subprocess, sys, time
 import pytest, torch
 from tiny_data import make_tiny_dataset, train_cmd, segnb_env, losses, TINY_CONFIG, data_options
+from mmseg_venv import needs_mmseg, run_mmseg
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory): return make_tiny_dataset(tmp_path_factory.mktemp('tiny'))
@@ -162,3 +163,123 @@ print(len(dash), [r['iter'] for r in dash[0].log['train']])
     r = subprocess.run([sys.executable, '-c', code], env=segnb_env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.strip().splitlines()[-1] == '1 [1, 2]'
+
+# --- `segnb test` options, against independent references ------------------------------------------------------
+
+def _segnb_test(*args, launcher=(), timeout=300):
+    cmd = [*launcher, *([sys.executable, '-m'] if not launcher else ['-m']), 'segnb', 'test', *args]
+    r = subprocess.run(cmd, env=segnb_env(), capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+def _maps(path):
+    import pickle
+    with open(path, 'rb') as f: return pickle.load(f)
+
+MM_AUG_TEST = '''
+from mmcv import Config
+from mmcv.parallel import MMDataParallel
+from mmcv.runner import load_checkpoint
+from mmseg.apis import single_gpu_test
+from mmseg.datasets import build_dataset, build_dataloader
+from mmseg.models import build_segmentor
+cfg = Config.fromfile(inp['config'])
+cfg.data.test.data_root = inp['root']; cfg.data.test.test_mode = True
+cfg.data.test.pipeline[1].img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]; cfg.data.test.pipeline[1].flip = True   # mmseg tools/test.py --aug-test
+ds = build_dataset(cfg.data.test)
+loader = build_dataloader(ds, samples_per_gpu=1, workers_per_gpu=0, dist=False, shuffle=False, persistent_workers=False)
+model = build_segmentor(cfg.model, test_cfg=cfg.get('test_cfg'))
+load_checkpoint(model, inp['ckpt'], map_location='cpu')
+out['maps'] = single_gpu_test(MMDataParallel(model.eval(), device_ids=None), loader)
+'''
+
+def _random_checkpoint(path):
+    "Random weights and BN statistics: predictions vary from pixel to pixel and from scale to scale (8 trained iterations do not)."
+    from segnb.config import Config
+    from segnb.models.segmentors.encoder_decoder import build_segmentor
+    from segnb.checkpoint import save_checkpoint
+    torch.manual_seed(0)
+    model = build_segmentor(Config.fromfile(TINY_CONFIG).model); model.init_weights()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d): m.running_mean.uniform_(-.5, .5); m.running_var.uniform_(.5, 2)
+    save_checkpoint(model, str(path))
+    return str(path)
+
+@needs_mmseg
+def test_aug_test_matches_mmseg(data, tmp_path):
+    "`segnb test --aug-test` (6 scales and flips) predicts what mmseg 0.30's test.py --aug-test predicts with the same weights."
+    ckpt = _random_checkpoint(tmp_path / 'random.pth')
+    _segnb_test(TINY_CONFIG, ckpt, '--aug-test', '--out', str(tmp_path / 'aug.pkl'), '--cfg-options', *data_options(data))
+    _segnb_test(TINY_CONFIG, ckpt, '--out', str(tmp_path / 'one.pkl'), '--cfg-options', *data_options(data))
+    ours, single = _maps(tmp_path / 'aug.pkl'), _maps(tmp_path / 'one.pkl')
+    ref = run_mmseg(MM_AUG_TEST, config=TINY_CONFIG, root=data, ckpt=ckpt)['maps']
+    agree = lambda xs, ys: sum((a == b).sum() for a, b in zip(xs, ys)) / sum(a.size for a in ys)
+    assert len(ours) == len(ref) == 4
+    assert agree(ours, ref) > 0.99, agree(ours, ref)            # JPEG decoders (PIL vs OpenCV) may move a few pixels
+    assert agree(single, ref) < agree(ours, ref) - 0.02, (agree(single, ref), agree(ours, ref))   # the flag mattered
+
+def test_format_only_writes_the_dataset_format(trained, data, tmp_path):
+    "ADE20K's submission format is the label map + 1 as PNG, named after the image: read back and compared by hand."
+    import numpy as np
+    from PIL import Image
+    work, _ = trained
+    ade = ['data.test.type=ADE20KDataset', 'data.test.classes=None', 'data.test.palette=None']
+    _segnb_test(TINY_CONFIG, str(work / 'latest.pth'), '--out', str(tmp_path / 'maps.pkl'), '--cfg-options', *data_options(data), *ade)
+    r = _segnb_test(TINY_CONFIG, str(work / 'latest.pth'), '--format-only', '--eval-options', f'imgfile_prefix={tmp_path / "sub"}',
+                    '--cfg-options', *data_options(data), *ade)
+    assert 'per class results' not in r.stderr + r.stdout                         # formats, does not evaluate
+    maps, names = _maps(tmp_path / 'maps.pkl'), sorted(os.listdir(os.path.join(data, 'img_dir', 'val')))
+    assert sorted(os.listdir(tmp_path / 'sub')) == [n.replace('.jpg', '.png') for n in names]
+    for m, n in zip(maps, names):
+        np.testing.assert_array_equal(np.array(Image.open(tmp_path / 'sub' / n.replace('.jpg', '.png'))), m + 1)
+
+def test_test_with_launcher_pytorch_equals_one_process(trained, data, tmp_path):
+    "`torchrun --nproc_per_node=2 -m segnb test ... --launcher pytorch` (gloo): rank 0 gathers every map, in order."
+    from free_port import free_port
+    work, _ = trained
+    args = [TINY_CONFIG, str(work / 'latest.pth'), '--eval', 'mIoU', '--cfg-options', *data_options(data), 'dist_params.backend=gloo']
+    two = _segnb_test(*args, '--out', str(tmp_path / 'two.pkl'), '--launcher', 'pytorch',
+                      launcher=['torchrun', '--nproc_per_node=2', f'--master_port={free_port()}'])
+    _segnb_test(*args, '--out', str(tmp_path / 'one.pkl'))
+    one, both = _maps(tmp_path / 'one.pkl'), _maps(tmp_path / 'two.pkl')
+    assert len(both) == len(one) == 4 and all((a == b).all() for a, b in zip(one, both))
+    assert two.stderr.count('per class results') + two.stdout.count('per class results') == 1   # rank 0 only
+
+# --- the tools through the `segnb` console script -------------------------------------------------------------
+
+def _console_script():
+    "The `segnb` command pip installed next to this python (setup.py's console_scripts -> segnb.cli:main)."
+    exe = os.path.join(os.path.dirname(sys.executable), 'segnb')
+    assert os.path.exists(exe), f'{exe} is missing: pip install -e . installs it'
+    return exe
+
+def test_make_shapes_through_the_segnb_command_reproduces_the_shipped_copy(tmp_path):
+    import filecmp
+    shipped = os.path.join(os.path.dirname(TINY_CONFIG), '..', '..', 'data', 'shapes')
+    r = subprocess.run([_console_script(), 'make-shapes', str(tmp_path / 'shapes')], env=segnb_env(),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and 'wrote 1000 train + 200 val Shapes images of 64x64' in r.stdout, r.stderr[-2000:]
+    for sub in ('img_dir/train', 'img_dir/val', 'ann_dir/train', 'ann_dir/val'):
+        names = sorted(os.listdir(os.path.join(shipped, sub)))
+        assert sorted(os.listdir(tmp_path / 'shapes' / sub)) == names
+        match, mismatch, errors = filecmp.cmpfiles(os.path.join(shipped, sub), tmp_path / 'shapes' / sub, names, shallow=False)
+        assert not mismatch and not errors, (sub, mismatch[:5], errors[:5])
+
+def test_voc_aug_through_the_segnb_command(tmp_path):
+    import numpy as np
+    from PIL import Image
+    from data_trees import make_voc
+    from test_sbd import make_sbd, fixture_mask
+    voc = make_voc(tmp_path, train=('2007_000032',), val=('2007_000033',), aug=(), size=(37, 50))
+    for n in ('2008_000002', '2008_000008'): Image.fromarray(np.full((37, 50, 3), 99, np.uint8)).save(f'{voc}/JPEGImages/{n}.jpg')
+    sbd = make_sbd(tmp_path, ['2008_000002'], ['2007_000033', '2008_000008'], {})
+    r = subprocess.run([_console_script(), 'voc-aug', str(tmp_path / 'VOCdevkit'), sbd, '--no-check'], env=segnb_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'wrote 3 masks' in r.stdout and 'trainaug.txt lists 3 images, aug.txt 2' in r.stdout, r.stdout
+    sets = f'{voc}/ImageSets/Segmentation'
+    assert open(f'{sets}/trainaug.txt').read().split() == ['2007_000032', '2008_000002', '2008_000008']
+    np.testing.assert_array_equal(np.array(Image.open(f'{voc}/SegmentationClassAug/2008_000002.png')), fixture_mask())
+    bad = subprocess.run([_console_script(), 'voc-aug', str(tmp_path / 'VOCdevkit'), str(tmp_path)], env=segnb_env(),
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "aug_path must be SBD's benchmark_RELEASE" in bad.stderr, bad.stderr[-2000:]
