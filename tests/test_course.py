@@ -7,6 +7,8 @@ ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location('renumber', ROOT/'tools'/'renumber.py')
 renumber = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(renumber)
 
+@pytest.mark.xfail(strict=True, reason='issue 11 is open: the notebooks are not yet renumbered into reading order '
+                   '(python tools/renumber.py --apply) and three notebook-level cycles remain; remove this mark then')
 def test_no_forward_references():
     """nbdev sorts notebooks by filename; a reader reads them in that order. Exempt: the opening tour
     (`renumber.TOURS`): it exports nothing and, like fastai's first lesson, trains the whole model before the
