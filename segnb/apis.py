@@ -23,6 +23,7 @@ from .runner.eval_hooks import EvalHook, DistEvalHook
 from .runner.optimizer import build_optimizer
 from .runner.loggers import get_logger
 from .dist import wrap_model, default_device, collect_results, to_device
+from .speedups import apply_speedups
 import segnb.models, segnb.data   # registers the models, datasets and pipeline steps
 
 # %% ../nbs/60_apis.ipynb #7b7e1844
@@ -112,6 +113,7 @@ def train_segmentor(model, dataset, cfg, distributed=False, validate=False, time
     "Train `model` on `dataset` (or a list, one per workflow phase) as `cfg` says; returns the runner (`background`: a handle)."
     datasets = dataset if isinstance(dataset, (list, tuple)) else [dataset]
     loaders = [build_dataloader(ds, **loader_cfg(cfg, distributed)) for ds in datasets]
+    model = apply_speedups(model, cfg.get('speedups'), training=True)      # `speedups = [...]`: see 59_speedups
     runner = build_train_runner(model, cfg, distributed, timestamp, meta)
     if validate: register_eval_hook(runner, cfg, distributed)
     register_custom_hooks(runner, cfg.get('custom_hooks'))
@@ -208,7 +210,7 @@ def init_segmentor(config, checkpoint=None, device='cpu'):
         meta = load_checkpoint(model, checkpoint, map_location='cpu').get('meta') or {}
         model.CLASSES, model.PALETTE = meta.get('CLASSES'), meta.get('PALETTE')
     model.cfg = config
-    return model.to(device or default_device()).eval()
+    return apply_speedups(model.to(device or default_device()).eval(), config.get('speedups'))
 
 # %% ../nbs/60_apis.ipynb #b84902b5
 class LoadImage:

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['SPEEDUPS', 'INFERENCE_ONLY', 'swap_class', 'fold_batchnorm', 'Upsampled', 'conv_of_upsampled', 'concat_conv',
            'LowResConvModule', 'lowres_upsampled', 'recompute_stages', 'channels_last', 'cpu_bf16_flags',
-           'bf16_autocast', 'parse_speedups', 'apply_speedups']
+           'bf16_autocast', 'parse_speedups', 'apply_speedups', 'speedups_in_config']
 
 # %% ../nbs/59_speedups.ipynb #0d84e8b9
 import re, warnings
@@ -233,3 +233,9 @@ def apply_speedups(model, names, training=False):
             warnings.warn(f'speed-up {name} is for inference only; it is not applied to a training run'); continue
         model = SPEEDUPS[name](model)
     return model
+
+def speedups_in_config(cfg, names):
+    "Set `cfg.speedups` from a command line's `--speedups a,b` (checked); `None` keeps the config's own list."
+    if names is not None: cfg.speedups = parse_speedups(names)
+    return cfg
+
