@@ -191,8 +191,8 @@ class BaseDecodeHead(nn.Module, metaclass=ABCMeta):
         return self.losses(self(inputs), gt_semantic_seg)
 
     def forward_test(self, inputs, img_metas, test_cfg):
-        "The logits for one test batch."
-        return self.forward(inputs)
+        "The logits for one test batch (through `self(...)`, so that forward hooks on the head fire)."
+        return self(inputs)
 
     def cls_seg(self, feat):
         "Classify each pixel: dropout, then the 1x1 conv `conv_seg`."
