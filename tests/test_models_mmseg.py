@@ -159,7 +159,7 @@ def test_every_shipped_config_gives_mmseg_logits_in_train_and_eval():
         for i, key in enumerate(models):
             cfgs[i] = json.loads(key)
             with torch.device('meta'): m = build_segmentor(cfgs[i])
-            sds[i] = _random_weights(m, i).state_dict()
+            sds[i] = {k: v.clone() for k, v in _random_weights(m, i).state_dict().items()}   # before train mode moves BN stats
             ours[i] = _logits_both_modes(m, x)
     finally: torch.set_num_threads(threads)
     code = inspect.getsource(_logits_both_modes).replace('def _logits_both_modes', 'def logits_both_modes') + _MM_BOTH_MODES
