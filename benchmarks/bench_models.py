@@ -1,13 +1,14 @@
 """PSPNet-R50-D8 (segnb's `_base_/models/pspnet_r50-d8.py`, SyncBN->BN, 19 classes) against mmsegmentation 0.30.
 
-Figures (issue 3): train step (forward + loss + backward + SGD, auxiliary head on) at batch 2 for each `--sizes`,
-inference (`forward_test`: whole image, softmax, argmax, numpy) at batch 1, and peak RSS of build + 2 train steps.
-Timings run in ONE process, alternating between the models step by step, warm-up dropped, medians, fp32,
-`--threads` CPU threads. Models: mm0 = mmseg 0.30 built from the same dict; segnb (NCHW); segnb-cl (the same segnb
-model after `model.to(memory_format=torch.channels_last)`); for inference also segnb-cl-fused (a copy with every
-BatchNorm folded into its conv by `segnb.models.fuse.fuse_conv_bn`, mmcv's function). segnb's weights are loaded into mm0 (strict), so the
-three compute the same numbers, and the first step's losses are printed to show it. Peak RSS: one fresh process per
-model (build + 2 train steps), alternating, `ru_maxrss`.
+Figures (issues 3 and 10): train step (forward + loss + backward + SGD, auxiliary head on) at batch 2 for each
+`--sizes`, inference (`forward_test`: whole image, softmax, argmax, numpy) at batch 1, and peak RSS of build + 2 train
+steps. Timings run in ONE process, alternating between the models step by step, warm-up dropped, medians, fp32,
+`--threads` CPU threads. Models: mm0 = mmseg 0.30 built from the same dict; segnb = segnb's reference path (mmseg's
+arithmetic); segnb-fast = the same model with `segnb.speedups` applied: FAST_TRAIN for training and RSS, and for
+inference a copy with FAST_INFER (the same plus `fold_bn`); segnb-fast-bf16 (only on CPUs with avx512_bf16/AMX,
+reported separately) adds CPU bf16 autocast, with its pixel agreement. segnb's weights are loaded into mm0 (strict),
+so the fp32 models compute the same numbers, and the first step's losses are printed to show it. Peak RSS: one fresh
+process per model (build + 2 train steps), alternating, `ru_maxrss`.
 
 mmseg is never a segnb dependency: it lives in a scratch venv named by SEGNB_MMSEG_VENV (its python runs this file
 with the repo and fastcore on PYTHONPATH). Without it only segnb runs. The machine is shared: timings are noisy;
@@ -20,6 +21,8 @@ import argparse, json, os, resource, statistics, subprocess, sys, tempfile, time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(REPO, 'segnb', 'configs', '_base_', 'models', 'pspnet_r50-d8.py')
+FAST_TRAIN = ['lowres_upsampled', 'channels_last', 'recompute']
+FAST_INFER = FAST_TRAIN + ['fold_bn']
 
 
 def _stub_mmcv_ext():
@@ -41,17 +44,32 @@ def model_cfg():
     return dict(bn(json.loads(json.dumps(Config.fromfile(CONFIG).model))), pretrained=None)
 
 
+def speedups_of(impl, inference=False):
+    "The speed-ups of model `impl` (segnb, segnb-fast, segnb-fast-bf16) for training or inference."
+    if impl == 'segnb': return []
+    return (FAST_INFER if inference else FAST_TRAIN) + (['bf16'] if impl.endswith('bf16') else [])
+
+
 def build(impl, cfg):
-    "A PSPNet in train mode for `impl` in mm0 / segnb / segnb-cl."
-    import torch
+    "A PSPNet in train mode for `impl` in mm0 / segnb / segnb-fast / segnb-fast-bf16."
     if impl == 'mm0':
         _stub_mmcv_ext()
         from mmcv import ConfigDict
         from mmseg.models import build_segmentor
         return build_segmentor(ConfigDict(cfg)).train()
     from segnb.models.segmentors.encoder_decoder import build_segmentor
-    model = build_segmentor(cfg).train()
-    return model.to(memory_format=torch.channels_last) if impl == 'segnb-cl' else model
+    from segnb.speedups import apply_speedups
+    return apply_speedups(build_segmentor(cfg).train(), speedups_of(impl), training=True)
+
+
+def for_inference(impl, model):
+    "`model` in eval mode; for the fast models a copy with the inference speed-ups (fold_bn) added."
+    import copy
+    from segnb.speedups import apply_speedups
+    model.eval()
+    if impl in ('mm0', 'segnb'): return model
+    extra = [n for n in speedups_of(impl, inference=True) if n not in speedups_of(impl)]
+    return apply_speedups(copy.deepcopy(model), extra)
 
 
 def batch(n, size, seed=0):
@@ -120,12 +138,7 @@ def run_timings(args, impls):
         med = alternate(models, step, args.reps)
         print(f'first-step loss: ' + ', '.join(f'{n} {v:.4f}' for n, v in first.items()))
         report(f'train step, batch {args.batch}, {size}x{size} (median of {args.reps})', med)
-    for m in models.values(): m.eval()
-    if 'segnb-cl' in models:     # mmcv's fuse_conv_bn (mmdet's test.py --fuse-conv-bn) on a copy, for inference only
-        import copy
-        from segnb.models.fuse import fuse_conv_bn
-        models['segnb-cl-fused'] = fuse_conv_bn(copy.deepcopy(models['segnb-cl']))
-        impls = impls + ['segnb-cl-fused']
+    models = {n: for_inference(n, m) for n, m in models.items()}
     data = batch(1, args.infer_size)
     preds = {}
     med = alternate(models, lambda n: preds.__setitem__(n, infer(models[n], data)), args.reps)
@@ -167,9 +180,14 @@ def run_rss(args, impls, py, env):
            f'(median of {args.rss_reps} processes)', {n: statistics.median(v) for n, v in rss.items()}, 'MiB')
 
 
+def _has_bf16():
+    from segnb.speedups import cpu_bf16_flags
+    return bool(cpu_bf16_flags())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--sizes', type=int, nargs='+', default=[256, 512])
+    ap.add_argument('--sizes', type=int, nargs='+', default=[512])
     ap.add_argument('--infer-size', type=int, default=512)
     ap.add_argument('--rss-size', type=int, default=512)
     ap.add_argument('--batch', type=int, default=2)
@@ -178,6 +196,7 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--quick', action='store_true', help='64x64 everywhere, 2 rounds: a smoke test')
     ap.add_argument('--skip-rss', action='store_true')
+    ap.add_argument('--no-bf16', dest='bf16', action='store_false', help='leave out segnb-fast-bf16')
     ap.add_argument('--rss-only', action='store_true')
     ap.add_argument('--in-venv', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--rss-worker', help=argparse.SUPPRESS)
@@ -186,7 +205,7 @@ def main():
     if args.rss_worker: return rss_worker(args.rss_worker, args.rss_size, args.batch, args.threads)
     if args.quick: args.sizes, args.infer_size, args.rss_size, args.reps = [64], 64, 64, 2
     venv = os.environ.get('SEGNB_MMSEG_VENV')
-    impls = ['mm0', 'segnb', 'segnb-cl'] if venv else ['segnb', 'segnb-cl']
+    impls = (['mm0'] if venv else []) + ['segnb', 'segnb-fast'] + (['segnb-fast-bf16'] if args.bf16 and _has_bf16() else [])
     if args.in_venv: return run_timings(args, impls)
     print(f'PSPNet-R50-D8, fp32, {args.threads} threads; models: {", ".join(impls)}; shared machine: timings are noisy')
     py, env = python_for('mm0', venv)
@@ -194,7 +213,7 @@ def main():
     elif venv:   # timings in one process of the venv's python (it has torch and mmseg; segnb comes via PYTHONPATH)
         subprocess.run([py, __file__, '--in-venv'] + sys.argv[1:], env=env, check=True)
     else: run_timings(args, impls)
-    if not args.skip_rss: run_rss(args, impls, py, env)
+    if not args.skip_rss: run_rss(args, [n for n in impls if not n.endswith('bf16')], py, env)
 
 
 if __name__ == '__main__': main()

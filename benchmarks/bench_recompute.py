@@ -1,8 +1,8 @@
 """What ResNet's activation recomputation costs and saves: PSPNet-R50-D8 (segnb's `_base_/models/pspnet_r50-d8.py`,
 SyncBN->BN), train step (forward + loss + backward + SGD, auxiliary head on), fp32, batch 2.
 
-Settings of the backbone: `none` (recompute_stages=-1: store everything), `default` (recompute_stages=2: the stem,
-layer1 and layer2 are recomputed in backward), `+norm_act` (the default plus recompute_norm_act=True: layer3/4 blocks
+Settings of the backbone: `none` (recompute_stages=-1, the default: store everything), `recompute` (recompute_stages=2,
+what the `recompute` speed-up sets: the stem, layer1 and layer2 are recomputed in backward), `+norm_act` (that plus recompute_norm_act=True: layer3/4 blocks
 keep only their conv outputs). Time: ONE model in one process, switching the setting step by step (the same weights
 and data, so every setting computes the same numbers), warm-up dropped, medians of wall time and of this process's
 CPU time (CPU time is less disturbed by other load on a shared machine). Peak RSS: one fresh process per setting
@@ -16,7 +16,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_models as bm
 
-SETTINGS = {'none': dict(recompute_stages=-1, recompute_norm_act=False), 'default': dict(recompute_stages=2, recompute_norm_act=False),
+SETTINGS = {'none': dict(recompute_stages=-1, recompute_norm_act=False), 'recompute': dict(recompute_stages=2, recompute_norm_act=False),
             '+norm_act': dict(recompute_stages=2, recompute_norm_act=True)}
 
 

@@ -7,11 +7,10 @@ __all__ = []
 
 # %% ../nbs/99_all.ipynb #9787cfd8
 from . import utils, registry, config, config_tools, checkpoint, evaluation, apis, dist
-from . import vis, vis_features, widgets, dashboard
+from . import vis, vis_features, widgets, dashboard, speedups
 from .models.utils import layers
 from .models.backbones import resnet
 from .models.decode_heads import decode_head, heads
-from .models import fuse
 from .models.losses import losses
 from .models.segmentors import encoder_decoder as segmentors
 from .data import datasets, loading, transforms, formatting, test_time_aug, warp, shapes, loader, checks, sbd
@@ -27,7 +26,6 @@ from .models.utils.layers import *
 from .models.backbones.resnet import *
 from .models.decode_heads.decode_head import *
 from .models.decode_heads.heads import *
-from .models.fuse import *
 from .models.losses.losses import *
 from .models.segmentors.encoder_decoder import *
 from .data.datasets import *
@@ -56,12 +54,13 @@ from .vis_features import *
 from .widgets import *
 from .dashboard import *
 from .apis import *
+from .speedups import *
 from .dist import *
 from .cli_tools import model_flops, publish_checkpoint, sha256_prefix, measure_fps
 
-_modules = [utils, registry, config, config_tools, checkpoint, layers, resnet, decode_head, heads, fuse, losses, segmentors,
+_modules = [utils, registry, config, config_tools, checkpoint, layers, resnet, decode_head, heads, losses, segmentors,
             datasets, loading, transforms, formatting, test_time_aug, warp, shapes, loader, checks, sbd, hooks, lr, loggers,
             checkpoint_hooks, testing, eval_hooks, optimizer, iter_loader, runner_resume, runner, evaluation, vis, vis_features,
-            widgets, dashboard, apis, dist]
+            widgets, dashboard, apis, speedups, dist]
 __all__ = list(dict.fromkeys(name for m in _modules for name in m.__all__))
 __all__ += ['model_flops', 'publish_checkpoint', 'sha256_prefix', 'measure_fps']

@@ -26,6 +26,7 @@ from .runner.hooks import DistSamplerSeedHook
 from .runner.eval_hooks import EvalHook, DistEvalHook
 from .runner.optimizer import build_optimizer
 from .dist import wrap_model, default_device, to_device
+from .speedups import apply_speedups
 
 # %% ../nbs/60_apis.ipynb #7b7e1844
 def set_random_seed(seed, deterministic=False):
@@ -164,6 +165,7 @@ def train_segmentor(model, dataset, cfg, distributed=False, validate=False, time
     loaders = [build_dataloader(ds, **loader_cfg(cfg, distributed)) for ds in datasets]
     cfg = train_config(cfg, progress=in_notebook() and not background)   # a tqdm.auto bar when a notebook blocks on it
     apply_cudnn_benchmark(cfg)
+    model = apply_speedups(model, cfg.get('speedups'), training=True)      # `speedups = [...]`: see 59_speedups
     timestamp = timestamp or time.strftime('%Y%m%d_%H%M%S', time.localtime())
     own_logger, logger = logger is None, logger or start_run_logger(cfg, timestamp)
     dump_config(cfg)
@@ -197,7 +199,7 @@ def init_segmentor(config, checkpoint=None, device='cpu'):
         meta = load_checkpoint(model, checkpoint, map_location='cpu').get('meta') or {}
         model.CLASSES, model.PALETTE = meta.get('CLASSES'), meta.get('PALETTE')
     model.cfg = config
-    return model.to(device or default_device()).eval()
+    return apply_speedups(model.to(device or default_device()).eval(), config.get('speedups'))
 
 # %% ../nbs/60_apis.ipynb #b84902b5
 class LoadImage:

@@ -20,6 +20,7 @@ DEFAULT_CONFIG = 'shapes/pspnet_r18-d8_shapes.py'
 def _add_cfg_options(p):
     p.add_argument('--cfg-options', '--options', nargs='+', action=DictAction, dest='cfg_options', default={},
                    help="override config keys, e.g. data.samples_per_gpu=2 runner.max_iters=100 (mmcv's DictAction)")
+    p.add_argument('--speedups', help='comma-separated speed-ups, e.g. lowres_upsampled,fold_bn (names: segnb.speedups.SPEEDUPS); sets the config key speedups')
 
 def _add_launcher(p):
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none',
@@ -119,7 +120,8 @@ def train_command(args):
     "`segnb train`: train the config's model on its training set."
     from segnb.apis import load_config, set_random_seed, init_random_seed, train_config, start_run_logger, train_segmentor
     from segnb.utils import close_logger
-    cfg = load_config(args.config, args.cfg_options)
+    from segnb.speedups import speedups_in_config
+    cfg = speedups_in_config(load_config(args.config, args.cfg_options), args.speedups)
     distributed, device, gpu_ids = setup_processes(cfg, args.launcher, args.gpu_id)
     seed = init_random_seed(args.seed if args.seed is not None else cfg.get('seed'))
     cfg = train_config(cfg, **_run_settings(args, cfg, seed, device, gpu_ids))
@@ -139,7 +141,8 @@ def train_command(args):
 # %% ../nbs/70_cli.ipynb #5fbf1972
 def _prepare_test_cfg(args):
     from segnb.apis import load_config
-    cfg = load_config(args.config, args.cfg_options)
+    from segnb.speedups import speedups_in_config
+    cfg = speedups_in_config(load_config(args.config, args.cfg_options), args.speedups)
     if args.aug_test:
         tta = cfg.data.test.pipeline[1]
         tta.img_ratios, tta.flip = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75], True
@@ -161,13 +164,14 @@ def _run_test(cfg, args, distributed, device):
     from segnb.models.segmentors.encoder_decoder import build_segmentor
     from segnb.data.loader import build_dataset, build_dataloader
     from segnb.checkpoint import load_checkpoint
+    from segnb.speedups import apply_speedups
     dataset = build_dataset(cfg.data.test)
     loader = build_dataloader(dataset, samples_per_gpu=1, workers_per_gpu=cfg.data.get('workers_per_gpu', 0),
                               dist=distributed, shuffle=False)
     model = build_segmentor(cfg.model, test_cfg=cfg.get('test_cfg'))
     meta = load_checkpoint(model, args.checkpoint, map_location='cpu').get('meta') or {}
     model.CLASSES, model.PALETTE = meta.get('CLASSES', dataset.CLASSES), meta.get('PALETTE', dataset.PALETTE)
-    model = wrap_model(model, distributed, device)
+    model = wrap_model(apply_speedups(model.eval(), cfg.get('speedups')), distributed, device)
     pre_eval = bool(args.eval) and not args.out
     if distributed: return dataset, multi_gpu_test(model, loader, pre_eval=pre_eval, format_only=args.format_only, format_args=args.eval_options)
     return dataset, single_gpu_test(model, loader, args.show, args.show_dir, opacity=args.opacity, pre_eval=pre_eval,

@@ -92,8 +92,9 @@ def benchmark(args):
     "`segnb benchmark CONFIG [CHECKPOINT]`: test-mode images per second."
     from segnb.apis import init_segmentor
     from segnb.apis import load_config
+    from segnb.speedups import speedups_in_config
     from segnb.data.loader import build_dataset, build_dataloader
-    cfg = load_config(args.config, args.cfg_options)
+    cfg = speedups_in_config(load_config(args.config, args.cfg_options), args.speedups)
     model = init_segmentor(cfg, args.checkpoint, device=args.device)
     loader = build_dataloader(build_dataset(cfg.data.test, dict(test_mode=True)), 1, 0, shuffle=False)
     fps = [measure_fps(model, loader, args.num_images, 5, args.log_interval) for _ in range(args.repeat_times)]
@@ -147,6 +148,7 @@ def add_parsers(sub):
     p = sub.add_parser('benchmark', help='inference speed'); p.add_argument('config'); p.add_argument('checkpoint', nargs='?')
     p.add_argument('--num-images', type=int, default=50); p.add_argument('--log-interval', type=int, default=10)
     p.add_argument('--repeat-times', type=int, default=1); p.add_argument('--device', default=None); _cfg_opts(p)
+    p.add_argument('--speedups', help='comma-separated speed-ups, e.g. lowres_upsampled,fold_bn (names: segnb.speedups.SPEEDUPS); sets the config key speedups')
     p = sub.add_parser('publish', help='strip the optimizer, add the sha256 prefix'); p.add_argument('in_file'); p.add_argument('out_file')
     p = sub.add_parser('browse-dataset', help='check (and paint) a dataset split'); p.add_argument('config')
     p.add_argument('--split', default='train', choices=['train', 'val', 'test']); p.add_argument('--show-dir')

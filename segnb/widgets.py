@@ -81,29 +81,20 @@ def segment_batch(model, x, metas=None):
     if not hasattr(model, 'encode_decode'): return model(x)
     return model.encode_decode(x, [m or _default_meta(x) for m in metas] if metas else [_default_meta(x)] * len(x))
 
-def _output_chain(name, module):
-    "`name`, its last child, that child's last child...: modules whose output is `name`'s output (Sequential, ConvModule)."
-    chain = [(name, module)]
-    while list(module.children()):
-        child_name, module = list(module.named_children())[-1]
-        chain.append((f'{chain[-1][0]}.{child_name}', module))
-    return chain
-
 @torch.no_grad()
 def capture_features(model, x, layers=None, meta=None):
     "`{layer name: (C, H, W) CPU tensor}` of the first image of `x`, from one eval-mode forward pass with hooks."
     mods, layers = dict(model.named_modules()), layers or feature_layers(model)
     missing = [l for l in layers if l not in mods]
     if missing: raise KeyError(f'no module named {missing[0]!r} in the model; some names it has: {list(mods)[1:8]}')
-    chains = {l: _output_chain(l, mods[l]) for l in layers}
     feats, was_training = {}, model.training
-    handles = [m.register_forward_hook(partial(_keep_output, feats, n)) for c in chains.values() for n, m in c]
+    handles = [mods[l].register_forward_hook(partial(_keep_output, feats, l)) for l in layers]
     try:
         model.eval(); segment_batch(model, x.to(model_device(model)), [meta])
     finally:
         for h in handles: h.remove()
         model.train(was_training)
-    return {l: next(feats[n] for n, _ in chains[l] if n in feats) for l in layers if any(n in feats for n, _ in chains[l])}
+    return {l: feats[l] for l in layers if l in feats}
 
 # %% ../nbs/51_widgets.ipynb #ba02cb4e
 IMAGENET_NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)

@@ -99,3 +99,72 @@ for n, cfg in inp['cfgs'].items():
     with torch.no_grad(): out[n] = m.encode_decode(inp['x'], None)
 ''', cfgs=cfgs, sds=sds, x=x)
     for n in LOGITS: torch.testing.assert_close(logits[n], ref[n], rtol=1e-4, atol=1e-4, msg=n)
+
+
+# ---- item 1 of issue 10: every config segnb ships computes mmseg's numbers ----
+
+SHIPPED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'segnb', 'configs')
+
+def _shipped_models():
+    "`{model config as JSON: [config names]}` for every config under segnb/configs (SyncBN as BN, no pretrained)."
+    import json
+    out = {}
+    for f in sorted(glob.glob(f'{SHIPPED}/**/*.py', recursive=True)):
+        if '_base_' in f or f.endswith('__init__.py'): continue
+        cfg = _bn(dict(Config.fromfile(f).model, pretrained=None))
+        out.setdefault(json.dumps(cfg, sort_keys=True, default=list), []).append(os.path.relpath(f, SHIPPED))
+    return out
+
+_MM_BOTH_MODES = _MMSEG_BUILD + '''
+for n, cfg in inp['cfgs'].items():
+    with torch.device('meta'): m = build(cfg)
+    m.load_state_dict(inp['sds'][n], strict=True, assign=True)
+    out[n] = logits_both_modes(m, inp['x'])
+'''
+
+def _logits_both_modes(m, x):
+    "Logits of `m` on `x` in train mode (batch statistics, dropout off) and in eval mode, on one thread."
+    with torch.no_grad():
+        m.train()
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.Dropout2d): mod.eval()
+        train = m.encode_decode(x, None)
+        return train, m.eval().encode_decode(x, None)
+
+def _random_weights(model, seed):
+    "Fill a model built on the meta device with random weights and non-trivial BatchNorm statistics (cheap)."
+    g = torch.Generator().manual_seed(seed)
+    model.to_empty(device='cpu')
+    for n, t in model.state_dict().items():
+        if n.endswith('num_batches_tracked'): t.zero_()
+        elif n.endswith('running_var') or (n.endswith('.weight') and t.dim() == 1): t.copy_(torch.rand(t.shape, generator=g) + .5)
+        elif t.dim() > 1: t.copy_(torch.randn(t.shape, generator=g) * (2 / t[0].numel()) ** .5)
+        else: t.copy_(torch.rand(t.shape, generator=g) * .4 - .2)
+    return model
+
+@needs_mmseg
+@pytest.mark.skipif(not os.path.isdir(SHIPPED), reason='segnb/configs not found')
+def test_every_shipped_config_gives_mmseg_logits_in_train_and_eval():
+    """Every config under segnb/configs (26 distinct models in 41 files): segnb's model and mmseg 0.30's, with the
+    same random weights and BatchNorm statistics, give the same logits in fp32 on the CPU (one thread on both sides,
+    so that reductions split alike) within 1e-5 relative, in train mode (batch statistics; dropout off on both
+    sides) and in eval mode, on a 2x3x33x49 batch."""
+    import inspect, json
+    x = torch.randn(2, 3, 33, 49, generator=torch.Generator().manual_seed(0))
+    models = _shipped_models()
+    assert len(models) >= 20 and sum(map(len, models.values())) >= 40, (len(models), sum(map(len, models.values())))
+    cfgs, sds, ours, threads = {}, {}, {}, torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for i, key in enumerate(models):
+            cfgs[i] = json.loads(key)
+            with torch.device('meta'): m = build_segmentor(cfgs[i])
+            sds[i] = {k: v.clone() for k, v in _random_weights(m, i).state_dict().items()}   # before train mode moves BN stats
+            ours[i] = _logits_both_modes(m, x)
+    finally: torch.set_num_threads(threads)
+    code = inspect.getsource(_logits_both_modes).replace('def _logits_both_modes', 'def logits_both_modes') + _MM_BOTH_MODES
+    ref = run_mmseg(code, timeout=900, cfgs=cfgs, sds=sds, x=x)
+    names = list(models.values())
+    for i in ours:
+        for mode, got, want in zip(('train', 'eval'), ours[i], ref[i]):
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5 * float(want.abs().max()), msg=lambda m: f'{names[i]} {mode}: {m}')

@@ -1,5 +1,5 @@
 "Segmentors: train/test paths, distributed parse_losses on 2 CPU processes, GPU-readiness on CPU, and mmseg itself."
-import copy, socket, warnings
+import copy, os, socket, warnings
 import numpy as np, pytest, torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -169,18 +169,46 @@ with torch.no_grad():
     torch.testing.assert_close(ours['logits'], ref['logits'], rtol=1e-4, atol=1e-5)
     for a, r in zip(ours['slide'], ref['slide']): assert (a == r).mean() > 0.999
 
-def test_fuse_conv_bn_keeps_predictions():
-    "Conv-BN folding (mmcv's fuse_conv_bn) on PSPNet and on a DeepLabV3+ head with depthwise convs."
-    from segnb.models.fuse import fuse_conv_bn
-    cfg = psp_cfg()
-    cfg['decode_head'] = dict(type='DepthwiseSeparableASPPHead', in_channels=512, in_index=3, channels=16,
-                              dilations=(1, 2, 3, 4), c1_in_channels=64, c1_channels=8, dropout_ratio=0.1, num_classes=4,
-                              norm_cfg=BN, align_corners=False)
-    for c in (psp_cfg(), cfg):
-        torch.manual_seed(0)
-        model = build_segmentor(c).eval()
-        _randomize_bn(model)
-        img = batch(1, 48, 48)['img']
-        fused = fuse_conv_bn(copy.deepcopy(model))
-        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
-        with torch.no_grad(): torch.testing.assert_close(fused.encode_decode(img, None), model.encode_decode(img, None), rtol=1e-4, atol=1e-4)
+
+def _small_base_cfg(base):
+    "One of segnb's shipped model configs (mmseg's `_base_/models`) with a ResNet-18 at quarter width, BN, 4 classes."
+    import json
+    from segnb.config import Config
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'segnb', 'configs', '_base_', 'models', base)
+    cfg = json.loads(json.dumps(Config.fromfile(path).model).replace('"SyncBN"', '"BN"'))
+    cfg['pretrained'] = None
+    cfg['backbone'].update(depth=18, stem_channels=16, base_channels=16)
+    head = cfg['decode_head']
+    head.update(channels=16, num_classes=4, in_channels=[16, 32, 64, 128] if base.startswith('upernet') else 128)
+    if 'c1_in_channels' in head: head.update(c1_in_channels=16, c1_channels=8)
+    cfg['auxiliary_head'].update(in_channels=64, channels=8, num_classes=4)
+    return cfg
+
+def _runs(module): return type(module) is not torch.nn.ModuleList     # a container, never called
+
+@pytest.mark.parametrize('base', ['pspnet_r50-d8.py', 'upernet_r50.py', 'deeplabv3plus_r50-d8.py'])
+def test_every_forward_hook_fires_once_per_forward(base):
+    """The reference path calls every submodule once per forward, as mmseg does (in train and eval), except the
+    residual blocks' shared `relu`, which mmseg's blocks also call once per conv (2 in BasicBlock); at test time the
+    auxiliary head and the losses do not run; plain `nn.ModuleList` containers have no forward."""
+    import re
+    torch.manual_seed(0)
+    model = build_segmentor(_small_base_cfg(base))
+    counts = {}
+    hooks = [m.register_forward_hook(lambda *a, n=n: counts.__setitem__(n, counts.get(n, 0) + 1))
+             for n, m in model.named_modules() if n]
+    b = batch(2, 48, 40)
+    shared_relu = re.compile(r'^backbone\.layer\d\.\d+\.relu$')
+    for mode in ('train', 'eval'):
+        counts.clear()
+        if mode == 'train':
+            losses = model.train().forward_train(b['img'], b['img_metas'], b['gt_semantic_seg'])
+            sum(v for k, v in losses.items() if 'loss' in k).backward()
+            expected = {n: 2 if shared_relu.match(n) else 1 for n, m in model.named_modules() if n and _runs(m)}
+        else:
+            with torch.no_grad(): model.eval().encode_decode(b['img'], None)
+            expected = {n: 2 if shared_relu.match(n) else 1 for n, m in model.named_modules()
+                        if n and _runs(m) and not n.startswith('auxiliary_head') and 'loss_decode' not in n}
+        assert counts == expected, (mode, {n: (counts.get(n), c) for n, c in expected.items() if counts.get(n) != c},
+                                    set(counts) - set(expected))
+    for h in hooks: h.remove()

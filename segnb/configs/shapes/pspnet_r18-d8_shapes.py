@@ -8,9 +8,7 @@ norm_cfg = dict(type='BN', requires_grad=True)       # one process by default (u
 model = dict(
     pretrained=None,                                  # from scratch: nothing to download
     # ResNetV1c-18 at half width: stem 32, stages 32/64/128/256 channels, output stride 8
-    # recompute_stages=-1: at 64x64 the activations are small, and recomputing stages in backward (segnb's default,
-    # which saves ~20% memory on 512x512 crops) would only cost 5-11% of each step here
-    backbone=dict(depth=18, stem_channels=32, base_channels=32, norm_cfg=norm_cfg, recompute_stages=-1),
+    backbone=dict(depth=18, stem_channels=32, base_channels=32, norm_cfg=norm_cfg),
     decode_head=dict(in_channels=256, channels=64, num_classes=5, norm_cfg=norm_cfg,
                      loss_decode=dict(avg_non_ignore=True)),
     auxiliary_head=dict(in_channels=128, channels=32, num_classes=5, norm_cfg=norm_cfg,

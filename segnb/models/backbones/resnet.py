@@ -6,13 +6,13 @@
 __all__ = ['BasicBlock', 'Bottleneck', 'ResLayer', 'ResNet', 'torchvision_features', 'ResNetV1c', 'ResNetV1d', 'model_facts']
 
 # %% ../../../nbs/11_models.backbones.resnet.ipynb #e8922cd1
-import os, warnings
+import warnings
 from contextlib import contextmanager, nullcontext, ExitStack
 import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from ...registry import MODELS, ReadableKeyError
-from ..utils.layers import build_conv_layer, build_norm_layer, kaiming_init, constant_init, conv_bn, conv_bn_sequence
+from ..utils.layers import build_conv_layer, build_norm_layer, kaiming_init, constant_init
 from ...checkpoint import load_checkpoint
 
 # %% ../../../nbs/11_models.backbones.resnet.ipynb #52c86774
@@ -96,8 +96,8 @@ class BasicBlock(nn.Module):
     norm2 = property(lambda self: getattr(self, self.norm2_name))
 
     def _inner_forward(self, x):
-        out = conv_bn(self.conv2, self.norm2, self.relu(conv_bn(self.conv1, self.norm1, x)))
-        out += x if self.downsample is None else conv_bn_sequence(self.downsample, x)
+        out = self.norm2(self.conv2(self.relu(self.norm1(self.conv1(x)))))
+        out += x if self.downsample is None else self.downsample(x)
         return out
 
     def forward(self, x): return _run_block(self, x)
@@ -113,7 +113,7 @@ class Bottleneck(nn.Module):
         if style not in ('pytorch', 'caffe'): raise ValueError(f"Bottleneck style must be 'pytorch' or 'caffe', got {style!r}")
         _refuse_unsupported(dcn, plugins)
         self.inplanes, self.planes, self.stride, self.dilation, self.style = inplanes, planes, stride, dilation, style
-        self.with_cp, self.conv_cfg, self.norm_cfg, self.with_dcn, self.with_plugins = with_cp, conv_cfg, norm_cfg, False, False
+        self.with_cp, self.conv_cfg, self.norm_cfg = with_cp, conv_cfg, norm_cfg
         self.conv1_stride, self.conv2_stride = (1, stride) if style == 'pytorch' else (stride, 1)
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, planes, postfix=1)
         self.norm2_name, norm2 = build_norm_layer(norm_cfg, planes, postfix=2)
@@ -133,10 +133,10 @@ class Bottleneck(nn.Module):
     norm3 = property(lambda self: getattr(self, self.norm3_name))
 
     def _inner_forward(self, x):
-        out = self.relu(conv_bn(self.conv1, self.norm1, x))
-        out = self.relu(conv_bn(self.conv2, self.norm2, out))
-        out = conv_bn(self.conv3, self.norm3, out)
-        out += x if self.downsample is None else conv_bn_sequence(self.downsample, x)
+        out = self.relu(self.norm1(self.conv1(x)))
+        out = self.relu(self.norm2(self.conv2(out)))
+        out = self.norm3(self.conv3(out))
+        out += x if self.downsample is None else self.downsample(x)
         return out
 
     def forward(self, x): return _run_block(self, x)
@@ -224,7 +224,7 @@ class ResNet(nn.Module):
                  frozen_stages=-1, conv_cfg=None, norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False,
                  dcn=None, stage_with_dcn=(False, False, False, False), plugins=None, multi_grid=None,
                  contract_dilation=False, with_cp=False, zero_init_residual=True, pretrained=None, init_cfg=None,
-                 recompute_stages=2, recompute_norm_act=False):
+                 recompute_stages=-1, recompute_norm_act=False):
         super().__init__()
         _check_resnet_args(depth, self.arch_settings, num_stages, strides, dilations, out_indices, multi_grid)
         _check_recompute_stages(recompute_stages)
@@ -281,11 +281,11 @@ class ResNet(nn.Module):
     def _stem_modules(self): return [self.stem] if self.deep_stem else [self.conv1, self.norm1]
 
     def _stem_forward(self, x):
-        x = conv_bn_sequence(self.stem, x) if self.deep_stem else self.relu(conv_bn(self.conv1, self.norm1, x))
+        x = self.stem(x) if self.deep_stem else self.relu(self.norm1(self.conv1(x)))
         return self.maxpool(x)
 
     def forward(self, x):
-        "Stage outputs at `out_indices`; in training the stem and stages 1..`recompute_stages` keep only their input."
+        "Stage outputs at `out_indices` (with `recompute_stages` >= 0, that many stages keep only their input in training)."
         stem = self._stem_forward
         x, outs = (_recomputed(stem, x, self._stem_modules()) if self.recompute_stages >= 0 else stem(x)), []
         for i, name in enumerate(self.res_layers):

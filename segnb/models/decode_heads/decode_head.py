@@ -4,14 +4,13 @@
 
 # %% auto #0
 __all__ = ['BasePixelSampler', 'build_pixel_sampler', 'OHEMPixelSampler', 'check_channels', 'check_pooled_batchnorm',
-           'pooled_values', 'match_layout', 'Upsampled', 'conv_of_upsampled', 'concat_conv', 'BaseDecodeHead']
+           'pooled_values', 'match_layout', 'BaseDecodeHead']
 
 # %% ../../../nbs/12_models.decode_heads.decode_head.ipynb #8257d5d3
 from abc import ABCMeta, abstractmethod
 import warnings
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from ...registry import MODELS, PIXEL_SAMPLERS, build_from_cfg
 from ..utils.layers import resize
 from ..losses.losses import accuracy
@@ -96,79 +95,6 @@ def match_layout(t, like):
     "`t` in channels_last when `like` is (a 1x1 map's conv output loses that layout after upsampling)."
     cl = torch.channels_last
     return t.contiguous(memory_format=cl) if like.is_contiguous(memory_format=cl) and not like.is_contiguous() else t
-
-# %% ../../../nbs/12_models.decode_heads.decode_head.ipynb #20e5f3f2
-class Upsampled:
-    "A low-res map `value` `[N, C, h, w]` standing for `resize(value, size, mode='bilinear', align_corners=align_corners)`."
-    def __init__(self, value, size, align_corners=False):
-        self.value, self.size, self.align_corners = value, tuple(int(s) for s in size), align_corners
-        if align_corners: resize(value[:1, :1].detach(), size=self.size, mode='bilinear', align_corners=True)  # mmseg's warning
-    def materialize(self):
-        "The upsampled map itself: mmseg's call."
-        return resize(self.value, size=self.size, mode='bilinear', align_corners=self.align_corners, warning=False)
-
-def _interp_matrix(n_in, n_out, align_corners, dtype=torch.float32, device=None):
-    "The `[n_out, n_in]` matrix of 1-D bilinear resizing: `F.interpolate`'s own weights (its output for one-hot inputs)."
-    eye = torch.eye(n_in, dtype=dtype, device=device).view(1, n_in, n_in, 1)
-    return F.interpolate(eye, size=(n_out, 1), mode='bilinear', align_corners=align_corners)[0, :, :, 0].T
-
-def _tap_matrices(n_in, n_out, k, d, align_corners, dtype=torch.float32, device=None):
-    "`[n_out, k * n_in]`: for each tap i of a k-tap, d-dilated conv, the resizing matrix shifted by d*(i - k//2), zero-filled."
-    pad = d * (k // 2)
-    u = F.pad(_interp_matrix(n_in, n_out, align_corners, dtype, device), (0, 0, pad, pad))
-    return torch.cat([u[d * i:d * i + n_out] for i in range(k)], dim=1)
-
-# %% ../../../nbs/12_models.decode_heads.decode_head.ipynb #34bcbb36
-def _same_padding(conv):
-    "The 'same' padding of a stride-1, ungrouped, zero-padded `nn.Conv2d` (one per side), or None for any other conv."
-    if type(conv) is not nn.Conv2d or conv.stride != (1, 1) or conv.groups != 1 or conv.padding_mode != 'zeros': return None
-    pad = tuple(d * (k // 2) for d, k in zip(conv.dilation, conv.kernel_size))
-    return pad if conv.padding == pad and all(k % 2 for k in conv.kernel_size) else None
-
-def _lowres_taps(up, weight, conv):
-    "`[N, kh * h, W * O]`: one 1x1 conv per tap at low res (one conv call), resized and tap-shifted along the width."
-    (kh, kw), (o, c), (n, _, h, w) = conv.kernel_size, weight.shape[:2], up.value.shape
-    q = F.conv2d(up.value, weight.permute(2, 3, 0, 1).reshape(kh * kw * o, c, 1, 1))        # [N, (i, j, o), h, w]
-    q = q.view(n, kh, kw, o, h, w).permute(0, 1, 4, 2, 5, 3).reshape(n * kh * h, kw * w, o)
-    b = _tap_matrices(w, up.size[1], kw, conv.dilation[1], up.align_corners, q.dtype, q.device)   # [W, kw * w]
-    return (b @ q).view(n, kh * h, up.size[1] * o)
-
-def conv_of_upsampled(ups, weights, conv):
-    "The sum over `Upsampled` parts of `F.conv2d(part.materialize(), weight)` ('same' padding, no bias), channels_last."
-    (kh, _), (H, W), o = conv.kernel_size, ups[0].size, weights[0].size(0)
-    if any(u.size != (H, W) for u in ups): raise ValueError(f'conv_of_upsampled: sizes differ: {[u.size for u in ups]}')
-    r = torch.cat([_lowres_taps(u, w, conv) for u, w in zip(ups, weights)], dim=1)          # [N, K, W * O]
-    a = torch.cat([_tap_matrices(u.value.size(2), H, kh, conv.dilation[0], u.align_corners, r.dtype, r.device)
-                   for u in ups], dim=1)                                                     # [H, K]
-    return (a @ r).view(r.size(0), H, W, o).permute(0, 3, 1, 2)
-
-def _lowres_pays(up, conv):
-    "True when the low-res path costs fewer multiply-adds than the conv over the upsampled map."
-    (kh, kw), (c, h, w), (H, W) = conv.kernel_size, up.value.shape[1:], up.size
-    return c * kh * kw * h * w + kh * h * kw * w * W + H * kh * h * W < c * kh * kw * H * W
-
-def _dense(part): return part.materialize() if isinstance(part, Upsampled) else part
-
-def concat_conv(conv_module, parts):
-    "`conv_module(torch.cat(parts, 1))` without the concatenation: one conv per part, summed (`Upsampled` parts at low res)."
-    conv, pad = conv_module.conv, _same_padding(conv_module.conv)
-    if pad is None or conv_module.order != ('conv', 'norm', 'act') or conv_module.with_explicit_padding or conv_module.with_spectral_norm:
-        return conv_module(torch.cat([_dense(p) for p in parts], dim=1))
-    sizes = [(p.value if isinstance(p, Upsampled) else p).size(1) for p in parts]
-    if sum(sizes) != conv.in_channels: raise ValueError(f'concat_conv: the parts have {sum(sizes)} channels, the conv expects {conv.in_channels}')
-    weights = conv.weight.split(sizes, dim=1)     # one split: its backward writes one weight gradient
-    low = [i for i, p in enumerate(parts) if isinstance(p, Upsampled) and _lowres_pays(p, conv)]
-    out = None
-    for i, (p, w) in enumerate(zip(parts, weights)):
-        if i in low: continue
-        y = F.conv2d(_dense(p), w, None, 1, conv.padding, conv.dilation)
-        out = y if out is None else out.add_(y)
-    if low:
-        y = conv_of_upsampled([parts[i] for i in low], [weights[i] for i in low], conv)
-        out = y if out is None else out.add_(y)
-    if conv.bias is not None: out = out + conv.bias.view(1, -1, 1, 1)
-    if conv_module.with_norm: out = conv_module.norm(out)
-    return conv_module.activate(out) if conv_module.with_activation else out
 
 # %% ../../../nbs/12_models.decode_heads.decode_head.ipynb #8c967004
 def _build_losses(loss_decode):
@@ -265,8 +191,8 @@ class BaseDecodeHead(nn.Module, metaclass=ABCMeta):
         return self.losses(self(inputs), gt_semantic_seg)
 
     def forward_test(self, inputs, img_metas, test_cfg):
-        "The logits for one test batch."
-        return self.forward(inputs)
+        "The logits for one test batch (through `self(...)`, so that forward hooks on the head fire)."
+        return self(inputs)
 
     def cls_seg(self, feat):
         "Classify each pixel: dropout, then the 1x1 conv `conv_seg`."

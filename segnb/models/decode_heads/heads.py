@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 from ...registry import MODELS
 from ..utils.layers import ConvModule, DepthwiseSeparableConvModule, resize
-from .decode_head import BaseDecodeHead, Upsampled, check_channels, check_pooled_batchnorm, concat_conv, match_layout, pooled_values
+from .decode_head import BaseDecodeHead, check_channels, check_pooled_batchnorm, match_layout, pooled_values
 
 # %% ../../../nbs/15_models.decode_heads.heads.ipynb #296acb44
 @MODELS.register_module()
@@ -36,7 +36,7 @@ class FCNHead(BaseDecodeHead):
         "Features before `cls_seg`."
         x = self._transform_inputs(inputs)
         feats = self.convs(x)
-        return concat_conv(self.conv_cat, [x, feats]) if self.concat_input else feats
+        return self.conv_cat(torch.cat([x, feats], dim=1)) if self.concat_input else feats
 
     def forward(self, inputs): return self.cls_seg(self._forward_feature(inputs))
 
@@ -51,18 +51,18 @@ class PPM(nn.ModuleList):
             self.append(nn.Sequential(nn.AdaptiveAvgPool2d(scale), ConvModule(in_channels, channels, 1, conv_cfg=conv_cfg,
                                       norm_cfg=norm_cfg, act_cfg=act_cfg, **kwargs)))
 
-    def branches(self, x, owner='PPM'):
-        "One `Upsampled` per pool scale: the pooled, convolved map, standing for its upsampling to `x`'s size."
+    def pooled(self, x, owner='PPM'):
+        "Per pool scale, the pooled and convolved map (small: 1x1 to 6x6), after the batch-1 BatchNorm check."
         outs = []
-        for scale, (pool, conv) in zip(self.pool_scales, self):
-            check_pooled_batchnorm(f'{owner} (pool_scale={scale})', conv, pooled_values(x, scale))
-            y = conv(pool(x))
-            outs.append(Upsampled(y, x.shape[2:], self.align_corners))
+        for scale, branch in zip(self.pool_scales, self):
+            check_pooled_batchnorm(f'{owner} (pool_scale={scale})', branch[1], pooled_values(x, scale))
+            outs.append(branch(x))
         return outs
 
     def forward(self, x, owner='PPM'):
-        "One upsampled map per pool scale, in `x`'s memory layout."
-        return [match_layout(b.materialize(), x) for b in self.branches(x, owner)]
+        "One map per pool scale, upsampled back to `x`'s size (in `x`'s memory layout)."
+        up = lambda y: resize(y, size=x.shape[2:], mode='bilinear', align_corners=self.align_corners)
+        return [match_layout(up(y), x) for y in self.pooled(x, owner)]
 
 # %% ../../../nbs/15_models.decode_heads.heads.ipynb #a51e9351
 @MODELS.register_module()
@@ -80,7 +80,7 @@ class PSPHead(BaseDecodeHead):
     def _forward_feature(self, inputs):
         "Features before `cls_seg`."
         x = self._transform_inputs(inputs)
-        return concat_conv(self.bottleneck, [x, *self.psp_modules.branches(x, owner=type(self).__name__)])
+        return self.bottleneck(torch.cat([x, *self.psp_modules(x, owner=type(self).__name__)], dim=1))
 
     def forward(self, inputs): return self.cls_seg(self._forward_feature(inputs))
 
@@ -119,7 +119,8 @@ class ASPPHead(BaseDecodeHead):
     def _aspp(self, x):
         "The bottleneck over the pooled branch and the dilated branches of `x`."
         check_pooled_batchnorm(f'{type(self).__name__} (image_pool)', self.image_pool[1], pooled_values(x, 1))
-        return concat_conv(self.bottleneck, [Upsampled(self.image_pool(x), x.shape[2:], self.align_corners), *self.aspp_modules(x)])
+        pool = resize(self.image_pool(x), size=x.shape[2:], mode='bilinear', align_corners=self.align_corners)
+        return self.bottleneck(torch.cat([match_layout(pool, x), *self.aspp_modules(x)], dim=1))
 
     def _forward_feature(self, inputs): return self._aspp(self._transform_inputs(inputs))
     def forward(self, inputs): return self.cls_seg(self._forward_feature(inputs))
@@ -173,16 +174,20 @@ class UPerHead(BaseDecodeHead):
     def psp_forward(self, inputs):
         "The PSP bottleneck over the last level."
         x = inputs[-1]
-        return concat_conv(self.bottleneck, [x, *self.psp_modules.branches(x, owner=type(self).__name__)])
+        return self.bottleneck(torch.cat([x, *self.psp_modules(x, owner=type(self).__name__)], dim=1))
 
     def _up(self, x, like): return resize(x, size=like.shape[2:], mode='bilinear', align_corners=self.align_corners)
 
-    def _forward_feature(self, inputs):
-        "Features before `cls_seg`: lateral 1x1 convs, top-down sums, 3x3 FPN convs, all upsampled and fused."
+    def fpn_levels(self, inputs):
+        "The pyramid before fusion: lateral 1x1 convs, top-down sums, 3x3 FPN convs (the last level is the PSP output)."
         inputs = self._transform_inputs(inputs)
         laterals = [conv(inputs[i]) for i, conv in enumerate(self.lateral_convs)] + [self.psp_forward(inputs)]
         for i in range(len(laterals) - 1, 0, -1): laterals[i - 1] = laterals[i - 1] + self._up(laterals[i], laterals[i - 1])
-        outs = [conv(laterals[i]) for i, conv in enumerate(self.fpn_convs)] + [laterals[-1]]
-        return concat_conv(self.fpn_bottleneck, [outs[0]] + [Upsampled(o, outs[0].shape[2:], self.align_corners) for o in outs[1:]])
+        return [conv(laterals[i]) for i, conv in enumerate(self.fpn_convs)] + [laterals[-1]]
+
+    def _forward_feature(self, inputs):
+        "Features before `cls_seg`: every pyramid level upsampled to the finest, concatenated, fused by `fpn_bottleneck`."
+        outs = self.fpn_levels(inputs)
+        return self.fpn_bottleneck(torch.cat([outs[0]] + [self._up(o, outs[0]) for o in outs[1:]], dim=1))
 
     def forward(self, inputs): return self.cls_seg(self._forward_feature(inputs))

@@ -12,7 +12,6 @@ from abc import ABCMeta, abstractmethod
 from collections import OrderedDict
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 import torch.distributed as dist
 from ...registry import MODELS
 from ..utils.layers import resize
@@ -72,7 +71,7 @@ class BaseSegmentor(nn.Module, metaclass=ABCMeta):
     "The runner-facing part of a segmentor: `forward` dispatch, `train_step`, `val_step`, `parse_losses`."
     def __init__(self, init_cfg=None):
         super().__init__()
-        self.init_cfg, self.fp16_enabled = init_cfg, False
+        self.init_cfg = init_cfg
 
     with_neck = property(lambda self: getattr(self, 'neck', None) is not None)
     with_auxiliary_head = property(lambda self: getattr(self, 'auxiliary_head', None) is not None)

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['build_conv_layer', 'build_activation_layer', 'infer_abbr', 'build_norm_layer', 'kaiming_init', 'constant_init',
-           'ConvModule', 'DepthwiseSeparableConvModule', 'conv_bn', 'conv_bn_sequence', 'resize']
+           'ConvModule', 'DepthwiseSeparableConvModule', 'resize']
 
 # %% ../../../nbs/10_models.utils.layers.ipynb #f05c8ced
 import warnings
@@ -201,32 +201,6 @@ class DepthwiseSeparableConvModule(nn.Module):
                                          act_cfg=pick(pw_act_cfg, act_cfg), **kwargs)
 
     def forward(self, x): return self.pointwise_conv(self.depthwise_conv(x))
-
-# %% ../../../nbs/10_models.utils.layers.ipynb #a458bef8
-def _foldable(conv, norm):
-    "True when `norm(conv(x))` may run as one conv: no grad, a plain Conv2d, an eval-mode BatchNorm, no hooks."
-    hooked = any(m._forward_hooks or m._forward_pre_hooks for m in (conv, norm))
-    return (not torch.is_grad_enabled() and type(conv) is nn.Conv2d and isinstance(norm, nn.modules.batchnorm._BatchNorm)
-            and not norm.training and norm.running_var is not None and not hooked)
-
-def conv_bn(conv, norm, x):
-    "`norm(conv(x))`; with an eval-mode BatchNorm, one convolution with the norm folded into its weights and bias."
-    if not _foldable(conv, norm): return norm(conv(x))
-    scale = norm.running_var.add(norm.eps).rsqrt()
-    if norm.weight is not None: scale = scale * norm.weight
-    shift = -norm.running_mean * scale
-    if norm.bias is not None: shift = shift + norm.bias
-    if conv.bias is not None: shift = shift + conv.bias * scale
-    return conv._conv_forward(x, conv.weight * scale.view(-1, 1, 1, 1), shift)
-
-def conv_bn_sequence(seq, x):
-    "`seq(x)` for an `nn.Sequential`, running each foldable (Conv2d, BatchNorm) pair through `conv_bn`."
-    mods, i = list(seq), 0
-    if seq._forward_hooks or seq._forward_pre_hooks or not any(map(_foldable, mods, mods[1:])): return seq(x)
-    while i < len(mods):
-        if i + 1 < len(mods) and _foldable(mods[i], mods[i + 1]): x, i = conv_bn(mods[i], mods[i + 1], x), i + 2
-        else: x, i = mods[i](x), i + 1
-    return x
 
 # %% ../../../nbs/10_models.utils.layers.ipynb #49072955
 def resize(input, size=None, scale_factor=None, mode='nearest', align_corners=None, warning=True):
