@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['OPENCV_VERSIONS', 'cv_rotation_matrix', 'invert_affine', 'fma32', 'warp_coords', 'cv_border', 'framed', 'frame_index',
            'lerp32', 'sample_nearest', 'sample_bilinear', 'warp_coords_fixed', 'sample_bilinear_fixed', 'warp_coords64',
-           'scalar_path', 'nearest_index', 'sample_bilinear64', 'check_opencv', 'warp_affine', 'imrotate']
+           'scalar_path', 'cv_nearest_index', 'sample_bilinear64', 'check_opencv', 'warp_affine', 'imrotate']
 
 # %% ../../nbs/27_data.warp.ipynb #30f53485
 import math
@@ -121,7 +121,7 @@ def scalar_path(sx, sy, h, w):
     scalar[odd, last[odd]] = True
     return scalar
 
-def nearest_index(s, n):
+def cv_nearest_index(s, n):
     "OpenCV 5.1's nearest source index along an axis of `n` pixels: `floor(s + 0.5)`, the far edge `n - 0.5` included."
     i = (s + .5).floor_()
     i[s == n - .5] -= 1
@@ -154,7 +154,7 @@ def _sampler(x, minv, size, interpolation, bval, opencv):
     nearest = interpolation == 'nearest'
     if opencv == '5.1':
         sx, sy = warp_coords64(minv, *size)
-        if nearest: return framed(x, bval), sample_nearest, (nearest_index(sx, x.shape[-1]), nearest_index(sy, x.shape[-2]))
+        if nearest: return framed(x, bval), sample_nearest, (cv_nearest_index(sx, x.shape[-1]), cv_nearest_index(sy, x.shape[-2]))
         if not x.dtype.is_floating_point: sx, sy = sx.float().double(), sy.float().double()   # 8-bit: float32 points
         plain_ends = x.dtype.is_floating_point and x.shape[0] == 1     # only 1-channel float images have them
         scalar = scalar_path(sx, sy, *x.shape[-2:]) if plain_ends else torch.zeros(sx.shape, dtype=torch.bool)

@@ -8,7 +8,6 @@ __all__ = ['ISABlock', 'global_groups', 'global_to_local', 'local_to_map', 'ISAH
 # %% ../../../nbs/81j_models.decode_heads.isa_head.ipynb #cc8699af
 import math
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from ...registry import MODELS
 from ..utils.layers import ConvModule

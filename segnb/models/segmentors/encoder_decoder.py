@@ -15,7 +15,6 @@ import torch.nn as nn
 import torch.distributed as dist
 from ...registry import MODELS
 from ..utils.layers import resize
-import segnb.models.decode_heads.heads, segnb.models.losses.losses, segnb.models.backbones.resnet  # register the heads, losses and backbones
 
 # %% ../../../nbs/14_models.segmentors.encoder_decoder.ipynb #571cb95f
 def add_prefix(inputs, prefix):
