@@ -22,7 +22,8 @@ LOGITS = ['pspnet/pspnet_r18-d8_512x1024_80k_cityscapes', 'fcn/fcn_r18-d8_512x10
           'upernet/upernet_r18_512x1024_40k_cityscapes', 'pspnet/pspnet_r18b-d8_512x1024_80k_cityscapes']
 # mmseg 0.30 itself refuses these: the config sets model.pretrained (from its base) and backbone.init_cfg
 BROKEN_IN_MMSEG = {'deeplabv3plus_r101-d8_512x512_80k_loveda', 'deeplabv3plus_r18-d8_512x512_80k_loveda',
-                   'pspnet_r101-d8_512x512_80k_loveda', 'pspnet_r18-d8_512x512_80k_loveda'}
+                   'pspnet_r101-d8_512x512_80k_loveda', 'pspnet_r18-d8_512x512_80k_loveda',
+                   'fcn_hr18s_512x512_80k_loveda', 'fcn_hr48_512x512_80k_loveda'}
 
 def _types(d):
     "Every `type` in a model config, except initialisation configs."
