@@ -1,1 +1,2 @@
 "Necks: importing this package registers them in `MODELS`."
+from .fpn import *
