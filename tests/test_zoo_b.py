@@ -86,3 +86,7 @@ def check_like_mmseg(names, size=64, changes=None):
 def test_fpn_like_mmseg():
     "Semantic FPN (FPN neck + FPNHead) on ResNet-50."
     check_like_mmseg(['sem_fpn/fpn_r50_512x1024_80k_cityscapes'])
+
+def test_unet_like_mmseg():
+    "UNet-S5-D16 (InterpConv decoder) with FCN and PSP heads; the PSP one with CE + Dice losses."
+    check_like_mmseg(['unet/fcn_unet_s5-d16_64x64_40k_drive', 'unet/pspnet_unet_s5-d16_ce-1.0-dice-3.0_64x64_40k_drive'])

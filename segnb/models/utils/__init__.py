@@ -1,2 +1,3 @@
 "Building blocks shared by the models (mmcv.cnn's ConvModule and friends, resize, init helpers)."
 from .layers import *
+from .up_conv_block import *
