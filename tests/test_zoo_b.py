@@ -49,7 +49,7 @@ for n, cfg in inp['cfgs'].items():
     shapes = {k: tuple(v.shape) for k, v in m.state_dict().items()}
     m.load_state_dict(inp['sds'][n], strict=True)
     m.eval()
-    b = inp['b']
+    b = inp['bs'][n]
     with torch.no_grad(): logits = m.encode_decode(b['img'][:1], None)
     m.train()
     for mod in m.modules():
@@ -63,18 +63,18 @@ def check_like_mmseg(names, size=64, changes=None):
     "Build each config on both sides; compare keys and shapes, eval logits (1 image) and training losses (2 images)."
     torch.manual_seed(0)
     cfgs = {n: _model_cfg(n, **(changes or {})) for n in names}
-    ours, sds = {}, {}
+    ours, sds, bs = {}, {}, {}
     for n, cfg in cfgs.items():
         model = build_segmentor(cfg).eval()
         _randomize_norms(model)
         sds[n] = {k: v.clone() for k, v in model.state_dict().items()}
         num_classes = cfg['decode_head']['num_classes'] if isinstance(cfg['decode_head'], dict) else cfg['decode_head'][-1]['num_classes']
-        b = _batch(2, size, size, num_classes)
+        b = bs[n] = _batch(2, size, size, num_classes)
         with torch.no_grad(): logits = model.encode_decode(b['img'][:1], None)
         torch.manual_seed(0)
         losses = _train_no_dropout(model).forward_train(b['img'], b['img_metas'], b['gt_semantic_seg'])
         ours[n] = dict(shapes={k: tuple(v.shape) for k, v in sds[n].items()}, logits=logits, losses=losses)
-    ref = run_mmseg(_MMSEG, cfgs=cfgs, sds=sds, b=b)
+    ref = run_mmseg(_MMSEG, cfgs=cfgs, sds=sds, bs=bs)
     for n in names:
         assert ours[n]['shapes'] == ref[n]['shapes'], (n, set(ours[n]['shapes']) ^ set(ref[n]['shapes']))
         torch.testing.assert_close(ours[n]['logits'], ref[n]['logits'], rtol=1e-5, atol=1e-5, msg=n)
@@ -90,3 +90,7 @@ def test_fpn_like_mmseg():
 def test_unet_like_mmseg():
     "UNet-S5-D16 (InterpConv decoder) with FCN and PSP heads; the PSP one with CE + Dice losses."
     check_like_mmseg(['unet/fcn_unet_s5-d16_64x64_40k_drive', 'unet/pspnet_unet_s5-d16_ce-1.0-dice-3.0_64x64_40k_drive'])
+
+def test_mobilenet_v2_like_mmseg():
+    "MobileNetV2 (output stride 8) under DeepLabV3+ and PSPNet heads, with their FCN auxiliary heads."
+    check_like_mmseg(['mobilenet_v2/deeplabv3plus_m-v2-d8_512x1024_80k_cityscapes', 'mobilenet_v2/pspnet_m-v2-d8_512x512_160k_ade20k'])
