@@ -94,3 +94,10 @@ def test_unet_like_mmseg():
 def test_mobilenet_v2_like_mmseg():
     "MobileNetV2 (output stride 8) under DeepLabV3+ and PSPNet heads, with their FCN auxiliary heads."
     check_like_mmseg(['mobilenet_v2/deeplabv3plus_m-v2-d8_512x1024_80k_cityscapes', 'mobilenet_v2/pspnet_m-v2-d8_512x512_160k_ade20k'])
+
+def test_resnest_like_mmseg():
+    "ResNeSt-101 (output stride 8) under the FCN head; the package's Bottleneck is still ResNet's."
+    import segnb.models.backbones as bb
+    from segnb.models.backbones.resnet import Bottleneck
+    assert bb.Bottleneck is Bottleneck
+    check_like_mmseg(['resnest/fcn_s101-d8_512x1024_80k_cityscapes'])

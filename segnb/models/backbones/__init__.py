@@ -2,3 +2,4 @@
 from .resnet import *
 from .unet import *
 from .mobilenet_v2 import *
+from .resnest import RSoftmax, SplitAttentionConv2d, ResNeSt   # not its Bottleneck: resnet.Bottleneck keeps the name
