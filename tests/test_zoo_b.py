@@ -101,3 +101,8 @@ def test_resnest_like_mmseg():
     from segnb.models.backbones.resnet import Bottleneck
     assert bb.Bottleneck is Bottleneck
     check_like_mmseg(['resnest/fcn_s101-d8_512x1024_80k_cityscapes'])
+
+def test_mobilenet_v3_lraspp_like_mmseg():
+    "MobileNetV3 large and small with the LR-ASPP head; 400x400, as the head's 49x49 pool needs a 1/8 map of 49+."
+    check_like_mmseg(['mobilenet_v3/lraspp_m-v3-d8_512x1024_320k_cityscapes', 'mobilenet_v3/lraspp_m-v3s-d8_512x1024_320k_cityscapes'],
+                     size=400)

@@ -3,3 +3,4 @@ from .resnet import *
 from .unet import *
 from .mobilenet_v2 import *
 from .resnest import RSoftmax, SplitAttentionConv2d, ResNeSt   # not its Bottleneck: resnet.Bottleneck keeps the name
+from .mobilenet_v3 import *

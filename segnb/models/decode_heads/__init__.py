@@ -2,3 +2,4 @@
 from .decode_head import *
 from .heads import *
 from .fpn_head import *
+from .lraspp_head import *

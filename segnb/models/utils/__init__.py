@@ -2,3 +2,4 @@
 from .layers import *
 from .up_conv_block import *
 from .inverted_residual import *
+from .inverted_residual_v3 import *
