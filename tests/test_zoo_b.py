@@ -106,3 +106,7 @@ def test_mobilenet_v3_lraspp_like_mmseg():
     "MobileNetV3 large and small with the LR-ASPP head; 400x400, as the head's 49x49 pool needs a 1/8 map of 49+."
     check_like_mmseg(['mobilenet_v3/lraspp_m-v3-d8_512x1024_320k_cityscapes', 'mobilenet_v3/lraspp_m-v3s-d8_512x1024_320k_cityscapes'],
                      size=400)
+
+def test_jpu_like_mmseg():
+    "FastFCN: ResNet-50 at strides 8/16/32, the JPU neck, PSP and ASPP heads with the FCN auxiliary head."
+    check_like_mmseg(['fastfcn/fastfcn_r50-d32_jpu_psp_512x1024_80k_cityscapes', 'fastfcn/fastfcn_r50-d32_jpu_aspp_512x1024_80k_cityscapes'])
