@@ -1,5 +1,6 @@
 "Backbones: importing this package registers them in `MODELS`."
 from .resnet import *
+from .hrnet import *
 from .unet import *
 from .mobilenet_v2 import *
 from .resnest import RSoftmax, SplitAttentionConv2d, ResNeSt   # not its Bottleneck: resnet.Bottleneck keeps the name

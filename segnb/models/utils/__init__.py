@@ -3,3 +3,4 @@ from .layers import *
 from .up_conv_block import *
 from .inverted_residual import *
 from .inverted_residual_v3 import *
+from .self_attention_block import *
