@@ -1,7 +1,8 @@
 """mmseg 0.30 model-zoo families FPN, UNet, MobileNetV2, ResNeSt, MobileNetV3 + LR-ASPP, JPU, PointRend: differential
 tests against mmseg itself (same keys and shapes, same weights -> same logits and training losses), on tiny inputs.
 
-Needs SEGNB_MMSEG_CONFIGS and SEGNB_MMSEG_VENV (see tests/test_models_mmseg.py); skips otherwise."""
+The differential tests need SEGNB_MMSEG_CONFIGS and SEGNB_MMSEG_VENV (see tests/test_models_mmseg.py) and skip
+without them; `point_sample` is checked against plain loops everywhere."""
 import os
 import pytest, torch
 from segnb.config import Config
@@ -9,8 +10,10 @@ from segnb.models.segmentors.encoder_decoder import build_segmentor
 from mmseg_venv import needs_mmseg, run_mmseg
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
-pytestmark = [pytest.mark.filterwarnings('ignore'), needs_mmseg,
-              pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')]
+pytestmark = [pytest.mark.filterwarnings("ignore")]
+needs_configs = pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')
+
+def needs_both(test): return needs_mmseg(needs_configs(test))
 
 def _bn(d):
     "SyncBN -> BN everywhere: both sides build without a process group."
@@ -83,18 +86,22 @@ def check_like_mmseg(names, size=64, changes=None):
             torch.testing.assert_close(v.detach(), ref[n]['losses'][k], rtol=1e-5, atol=1e-5, msg=f'{n}: {k}')
     return ours
 
+@needs_both
 def test_fpn_like_mmseg():
     "Semantic FPN (FPN neck + FPNHead) on ResNet-50."
     check_like_mmseg(['sem_fpn/fpn_r50_512x1024_80k_cityscapes'])
 
+@needs_both
 def test_unet_like_mmseg():
     "UNet-S5-D16 (InterpConv decoder) with FCN and PSP heads; the PSP one with CE + Dice losses."
     check_like_mmseg(['unet/fcn_unet_s5-d16_64x64_40k_drive', 'unet/pspnet_unet_s5-d16_ce-1.0-dice-3.0_64x64_40k_drive'])
 
+@needs_both
 def test_mobilenet_v2_like_mmseg():
     "MobileNetV2 (output stride 8) under DeepLabV3+ and PSPNet heads, with their FCN auxiliary heads."
     check_like_mmseg(['mobilenet_v2/deeplabv3plus_m-v2-d8_512x1024_80k_cityscapes', 'mobilenet_v2/pspnet_m-v2-d8_512x512_160k_ade20k'])
 
+@needs_both
 def test_resnest_like_mmseg():
     "ResNeSt-101 (output stride 8) under the FCN head; the package's Bottleneck is still ResNet's."
     import segnb.models.backbones as bb
@@ -102,11 +109,36 @@ def test_resnest_like_mmseg():
     assert bb.Bottleneck is Bottleneck
     check_like_mmseg(['resnest/fcn_s101-d8_512x1024_80k_cityscapes'])
 
+@needs_both
 def test_mobilenet_v3_lraspp_like_mmseg():
     "MobileNetV3 large and small with the LR-ASPP head; 400x400, as the head's 49x49 pool needs a 1/8 map of 49+."
     check_like_mmseg(['mobilenet_v3/lraspp_m-v3-d8_512x1024_320k_cityscapes', 'mobilenet_v3/lraspp_m-v3s-d8_512x1024_320k_cityscapes'],
                      size=400)
 
+@needs_both
 def test_jpu_like_mmseg():
     "FastFCN: ResNet-50 at strides 8/16/32, the JPU neck, PSP and ASPP heads with the FCN auxiliary head."
     check_like_mmseg(['fastfcn/fastfcn_r50-d32_jpu_psp_512x1024_80k_cityscapes', 'fastfcn/fastfcn_r50-d32_jpu_aspp_512x1024_80k_cityscapes'])
+
+@needs_both
+def test_pointrend_like_mmseg():
+    """PointRend (Semantic FPN + PointHead in a CascadeEncoderDecoder): test-time subdivision logits, and the training
+    losses with the random point draws aligned (same seed, same draw order on both sides)."""
+    check_like_mmseg(['point_rend/pointrend_r50_512x1024_80k_cityscapes'])
+
+def test_point_sample_matches_loops():
+    "point_sample against bilinear interpolation written with loops (zeros outside), and nearest mode on pixel centres."
+    from segnb.models.decode_heads.point_head import point_sample
+    torch.manual_seed(0)
+    feat, pts = torch.randn(2, 3, 5, 7), torch.rand(2, 9, 2) * 1.2 - 0.1      # some points outside the image
+    ref = torch.zeros(2, 3, 9)
+    for n in range(2):
+        for p in range(9):
+            px, py = float(pts[n, p, 0]) * 7 - 0.5, float(pts[n, p, 1]) * 5 - 0.5
+            x0, y0 = int(torch.tensor(px).floor()), int(torch.tensor(py).floor())
+            for yy, wy in ((y0, 1 - (py - y0)), (y0 + 1, py - y0)):
+                for xx, wx in ((x0, 1 - (px - x0)), (x0 + 1, px - x0)):
+                    if 0 <= yy < 5 and 0 <= xx < 7: ref[n, :, p] += wy * wx * feat[n, :, yy, xx]
+    torch.testing.assert_close(point_sample(feat, pts), ref, rtol=1e-5, atol=1e-6)
+    centres = torch.tensor([[[(3 + .5) / 7, (2 + .5) / 5], [(0 + .5) / 7, (4 + .5) / 5]]]).expand(2, 2, 2)
+    torch.testing.assert_close(point_sample(feat, centres, mode='nearest'), feat[:, :, [2, 4], [3, 0]])

@@ -4,3 +4,4 @@ from .heads import *
 from .ocr_head import *
 from .fpn_head import *
 from .lraspp_head import *
+from .point_head import *
