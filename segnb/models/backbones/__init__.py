@@ -3,5 +3,5 @@ from .resnet import *
 from .hrnet import *
 from .unet import *
 from .mobilenet_v2 import *
-from .resnest import RSoftmax, SplitAttentionConv2d, ResNeSt   # not its Bottleneck: resnet.Bottleneck keeps the name
+from .resnest import RSoftmax as RSoftmax, SplitAttentionConv2d as SplitAttentionConv2d, ResNeSt as ResNeSt  # not its Bottleneck
 from .mobilenet_v3 import *

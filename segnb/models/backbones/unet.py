@@ -5,16 +5,15 @@
 # %% auto #0
 __all__ = ['BasicConvBlock', 'UNet']
 
-# %% ../../../nbs/82d_models.backbones.unet.ipynb #44a93dbc
+# %% ../../../nbs/82d_models.backbones.unet.ipynb #299c3214
 import warnings
-import torch
 import torch.nn as nn
 from ...registry import MODELS
 from ...checkpoint import load_checkpoint
 from ..utils.layers import ConvModule, kaiming_init, constant_init
 from ..utils.up_conv_block import UpConvBlock, _maybe_checkpoint
 
-# %% ../../../nbs/82d_models.backbones.unet.ipynb #398de90b
+# %% ../../../nbs/82d_models.backbones.unet.ipynb #4c0f45ea
 class BasicConvBlock(nn.Module):
     "`num_convs` 3x3 conv modules; the first may be strided, the others may be dilated."
     def __init__(self, in_channels, out_channels, num_convs=2, stride=1, dilation=1, with_cp=False, conv_cfg=None,
@@ -29,7 +28,7 @@ class BasicConvBlock(nn.Module):
 
     def forward(self, x): return _maybe_checkpoint(self.convs, x, self.with_cp)
 
-# %% ../../../nbs/82d_models.backbones.unet.ipynb #05476a7b
+# %% ../../../nbs/82d_models.backbones.unet.ipynb #76c11043
 def _check_stage_lists(num_stages, **lists):
     "Per-stage settings have `num_stages` entries (encoder) or `num_stages - 1` (decoder, downsamples)."
     for name, value in lists.items():
@@ -46,7 +45,7 @@ def _unet_init_cfg(pretrained, init_cfg):
     if pretrained is not None: raise TypeError(f'UNet: pretrained must be a str or None, got {pretrained!r}')
     return init_cfg
 
-# %% ../../../nbs/82d_models.backbones.unet.ipynb #105bd5db
+# %% ../../../nbs/82d_models.backbones.unet.ipynb #aca3b3df
 @MODELS.register_module()
 class UNet(nn.Module):
     "Encoder (max-pool or strided conv blocks, widths `base_channels * 2**i`) and decoder `UpConvBlock`s with skips."
