@@ -5,25 +5,25 @@
 # %% auto #0
 __all__ = ['MobileNetV3']
 
-# %% ../../../nbs/82i_models.backbones.mobilenet_v3.ipynb #5840d8fa
+# %% ../../../nbs/82i_models.backbones.mobilenet_v3.ipynb #9c06fe07
 import torch.nn as nn
 from ...registry import MODELS
 from ..utils.layers import ConvModule
-from ..utils.inverted_residual_v3 import Conv2dAdaptivePadding, InvertedResidualV3
+from ..utils.inverted_residual_v3 import InvertedResidualV3
 from .mobilenet_v2 import backbone_init_cfg, default_backbone_init
 
-# %% ../../../nbs/82i_models.backbones.mobilenet_v3.ipynb #75d82a57
+# %% ../../../nbs/82i_models.backbones.mobilenet_v3.ipynb #3a0fb366
 def _se_cfg(with_se, mid_channels):
     return dict(channels=mid_channels, ratio=4, act_cfg=(dict(type='ReLU'), dict(type='HSigmoid', bias=3.0, divisor=6.0))) if with_se else None
 
 def _dilate(conv, dilation):
     "Set `dilation` on a conv built undilated, and the padding that keeps its size (adaptive convs pad themselves)."
     conv.dilation = (dilation, dilation)
-    if not isinstance(conv, Conv2dAdaptivePadding):
+    if not getattr(conv, 'adaptive_padding', False):     # a Conv2dAdaptivePadding (however registered) pads itself
         pad = dilation * ((conv.kernel_size[0] - 1) // 2)
         conv.padding = (pad, pad)
 
-# %% ../../../nbs/82i_models.backbones.mobilenet_v3.ipynb #8a94c029
+# %% ../../../nbs/82i_models.backbones.mobilenet_v3.ipynb #faf3db7e
 @MODELS.register_module()
 class MobileNetV3(nn.Module):
     "Stem, `InvertedResidualV3` blocks per `arch_settings[arch]`, a final 1x1 conv; last two strides become dilations."

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['HSigmoid', 'Conv2dAdaptivePadding', 'SELayer', 'InvertedResidualV3']
 
-# %% ../../../nbs/82h_models.utils.inverted_residual_v3.ipynb #346c19b2
+# %% ../../../nbs/82h_models.utils.inverted_residual_v3.ipynb #f2f7c22e
 import math
 import torch.nn as nn
 import torch.nn.functional as F
@@ -14,7 +14,7 @@ from ...registry import ACTIVATION_LAYERS, CONV_LAYERS
 from .layers import ConvModule
 from .inverted_residual import make_divisible
 
-# %% ../../../nbs/82h_models.utils.inverted_residual_v3.ipynb #be6f4200
+# %% ../../../nbs/82h_models.utils.inverted_residual_v3.ipynb #9102f1ce
 @ACTIVATION_LAYERS.register_module()
 class HSigmoid(nn.Module):
     "Hard sigmoid: `clamp((x + bias) / divisor, min_value, max_value)`; mmcv >= 1.4.4 defaults (bias 3, divisor 6)."
@@ -25,10 +25,11 @@ class HSigmoid(nn.Module):
 
     def forward(self, x): return ((x + self.bias) / self.divisor).clamp(self.min_value, self.max_value)
 
-# %% ../../../nbs/82h_models.utils.inverted_residual_v3.ipynb #1dcaf0e8
+# %% ../../../nbs/82h_models.utils.inverted_residual_v3.ipynb #0b306719
 @CONV_LAYERS.register_module()
 class Conv2dAdaptivePadding(nn.Conv2d):
     "`nn.Conv2d` with TensorFlow 'same' padding: output size `ceil(input / stride)`, extra padding on the bottom/right."
+    adaptive_padding = True   # pads itself at run time: code that sets `padding` checks this rather than the class
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True):
         super().__init__(in_channels, out_channels, kernel_size, stride, 0, dilation, groups, bias)
 
@@ -41,7 +42,7 @@ class Conv2dAdaptivePadding(nn.Conv2d):
         if ph > 0 or pw > 0: x = F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
-# %% ../../../nbs/82h_models.utils.inverted_residual_v3.ipynb #9e28a4fa
+# %% ../../../nbs/82h_models.utils.inverted_residual_v3.ipynb #1d4e3cce
 class SELayer(nn.Module):
     "Squeeze-and-excitation: global average pool, 1x1 conv down (`channels // ratio`, to a multiple of 8), 1x1 conv up, gate."
     def __init__(self, channels, ratio=16, conv_cfg=None,
@@ -57,7 +58,7 @@ class SELayer(nn.Module):
 
     def forward(self, x): return x * self.conv2(self.conv1(self.global_avgpool(x)))
 
-# %% ../../../nbs/82h_models.utils.inverted_residual_v3.ipynb #11244a76
+# %% ../../../nbs/82h_models.utils.inverted_residual_v3.ipynb #4a6aac8a
 class InvertedResidualV3(nn.Module):
     "Optional 1x1 expand, kxk depthwise ('same' padding when strided), optional SE, linear 1x1 project; residual if shapes match."
     def __init__(self, in_channels, out_channels, mid_channels, kernel_size=3, stride=1, se_cfg=None,
