@@ -14,7 +14,7 @@ one run, not seconds across runs. Add a family by adding a line to FAMILIES.
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo.py --families hrnet --size 256 --reps 3
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo.py --families sem_fpn unet mobilenet_v2 resnest mobilenet_v3 fastfcn point_rend --size 400 --reps 2
 """
-import argparse, json, os, subprocess, sys, warnings
+import argparse, os, subprocess, sys, warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_models import REPO, _stub_mmcv_ext, alternate, batch, infer, python_for
 
@@ -38,8 +38,8 @@ def model_cfg(rel):
         if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else bn(v)) for k, v in d.items()}
         if isinstance(d, (list, tuple)): return type(d)(bn(v) for v in d)
         return d
-    cfg = Config.fromfile(os.path.join(REPO, 'segnb', 'configs', rel)).model
-    return dict(bn(json.loads(json.dumps(cfg))), pretrained=None)
+    cfg = Config.fromfile(os.path.join(REPO, 'segnb', 'configs', rel)).to_dict()['model']   # plain dicts, tuples kept
+    return dict(bn(cfg), pretrained=None)
 
 
 def build_pair(cfg):
