@@ -12,14 +12,22 @@ one run, not seconds across runs. Add a family by adding a line to FAMILIES.
 
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo.py                       # every family, 512x512
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo.py --families hrnet --size 256 --reps 3
+    SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo.py --families sem_fpn unet mobilenet_v2 resnest mobilenet_v3 fastfcn point_rend --size 400 --reps 2
 """
-import argparse, json, os, subprocess, sys, warnings
+import argparse, os, subprocess, sys, warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_models import REPO, _stub_mmcv_ext, alternate, batch, infer, python_for
 
 FAMILIES = {   # family: segnb config under segnb/configs (mmseg has a config of the same name)
     'hrnet': 'hrnet/fcn_hr18_512x1024_40k_cityscapes.py',
     'ocrnet': 'ocrnet/ocrnet_hr18_512x1024_40k_cityscapes.py',
+    'sem_fpn': 'sem_fpn/fpn_r50_512x1024_80k_cityscapes.py',
+    'unet': 'unet/fcn_unet_s5-d16_4x4_512x1024_160k_cityscapes.py',
+    'mobilenet_v2': 'mobilenet_v2/deeplabv3plus_m-v2-d8_512x1024_80k_cityscapes.py',
+    'resnest': 'resnest/fcn_s101-d8_512x1024_80k_cityscapes.py',
+    'mobilenet_v3': 'mobilenet_v3/lraspp_m-v3-d8_512x1024_320k_cityscapes.py',   # LR-ASPP's 49x49 pool: --size >= 392
+    'fastfcn': 'fastfcn/fastfcn_r50-d32_jpu_psp_512x1024_80k_cityscapes.py',
+    'point_rend': 'point_rend/pointrend_r50_512x1024_80k_cityscapes.py',
 }
 
 
@@ -30,8 +38,8 @@ def model_cfg(rel):
         if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else bn(v)) for k, v in d.items()}
         if isinstance(d, (list, tuple)): return type(d)(bn(v) for v in d)
         return d
-    cfg = Config.fromfile(os.path.join(REPO, 'segnb', 'configs', rel)).model
-    return dict(bn(json.loads(json.dumps(cfg))), pretrained=None)
+    cfg = Config.fromfile(os.path.join(REPO, 'segnb', 'configs', rel)).to_dict()['model']   # plain dicts, tuples kept
+    return dict(bn(cfg), pretrained=None)
 
 
 def build_pair(cfg):

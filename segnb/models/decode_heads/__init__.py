@@ -14,3 +14,6 @@ from .dnl_head import *
 from .isa_head import *
 from .psa_head import *
 from .ema_head import *
+from .fpn_head import *
+from .lraspp_head import *
+from .point_head import *

@@ -1,1 +1,3 @@
 "Necks: importing this package registers them in `MODELS`."
+from .fpn import *
+from .jpu import *
