@@ -1,2 +1,3 @@
 "Backbones: importing this package registers them in `MODELS`."
 from .resnet import *
+from .bisenetv1 import *

@@ -1,0 +1,63 @@
+"""Real-time networks of mmseg 0.30 (BiSeNet, ICNet, STDC, ...): same keys and shapes, logits and losses as mmseg.
+
+Needs SEGNB_MMSEG_CONFIGS (mmseg's configs) and SEGNB_MMSEG_VENV (a venv with mmsegmentation 0.30); skips otherwise."""
+import os
+import pytest, torch
+from segnb.config import Config
+from segnb.models.segmentors.encoder_decoder import build_segmentor
+from mmseg_venv import needs_mmseg, run_mmseg
+
+ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
+pytestmark = [pytest.mark.filterwarnings('ignore'), needs_mmseg,
+              pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')]
+
+def _bn(d):
+    "SyncBN -> BN everywhere (a single process)."
+    if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in d.items()}
+    if isinstance(d, (list, tuple)): return type(d)(_bn(v) for v in d)
+    return d
+
+def _model_cfg(name, **changes):
+    cfg = Config.fromfile(os.path.join(ROOT, name + '.py'), import_custom_modules=False)
+    return dict(_bn(dict(cfg.model)), pretrained=None, **changes)
+
+_MMSEG = '''
+from mmcv import ConfigDict
+from mmseg.models import build_segmentor
+torch.manual_seed(0)
+m = build_segmentor(ConfigDict(inp['cfg'])).eval()
+out['shapes'] = {k: tuple(v.shape) for k, v in m.state_dict().items()}
+m.load_state_dict(inp['sd'], strict=True)
+with torch.no_grad():
+    out['logits'] = m.encode_decode(inp['x'], None)
+    out['losses'] = m.forward_train(inp['x'], inp['metas'], inp['gt'])
+'''
+
+def _random_stats(model):
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.uniform_(-.2, .2); m.running_var.uniform_(.5, 2)
+            m.weight.data.uniform_(.5, 1.5); m.bias.data.uniform_(-.2, .2)
+
+def check_against_mmseg(name, size=64, n_classes=19, **changes):
+    "Keys and shapes, eval logits and eval-mode losses (every head, auxiliary ones included) equal mmseg's."
+    torch.manual_seed(0)
+    cfg = _model_cfg(name, **changes)
+    model = build_segmentor(cfg).eval()
+    _random_stats(model)
+    x = torch.randn(2, 3, size, size)
+    gt = torch.randint(0, n_classes, (2, 1, size, size))
+    gt[:, :, :4] = 255
+    metas = [dict(img_shape=(size, size, 3), ori_shape=(size, size, 3), pad_shape=(size, size, 3), flip=False)] * 2
+    sd = model.state_dict()
+    with torch.no_grad(): logits, losses = model.encode_decode(x, None), model.forward_train(x, metas, gt)
+    ref = run_mmseg(_MMSEG, cfg=cfg, sd=sd, x=x, gt=gt, metas=metas)
+    assert {k: tuple(v.shape) for k, v in sd.items()} == ref['shapes']
+    torch.testing.assert_close(logits, ref['logits'], rtol=1e-5, atol=1e-5)
+    assert set(losses) == set(ref['losses']), (set(losses), set(ref['losses']))
+    for k in losses: torch.testing.assert_close(losses[k], ref['losses'][k], rtol=1e-5, atol=1e-5, msg=k)
+    return losses
+
+def test_bisenetv1_r18_matches_mmseg():
+    losses = check_against_mmseg('bisenetv1/bisenetv1_r18-d32_4x4_1024x1024_160k_cityscapes')
+    assert {'decode.loss_ce', 'aux_0.loss_ce', 'aux_1.loss_ce'} <= set(losses)
