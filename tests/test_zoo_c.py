@@ -61,3 +61,7 @@ def check_against_mmseg(name, size=64, n_classes=19, **changes):
 def test_bisenetv1_r18_matches_mmseg():
     losses = check_against_mmseg('bisenetv1/bisenetv1_r18-d32_4x4_1024x1024_160k_cityscapes')
     assert {'decode.loss_ce', 'aux_0.loss_ce', 'aux_1.loss_ce'} <= set(losses)
+
+def test_icnet_r18_matches_mmseg():
+    losses = check_against_mmseg('icnet/icnet_r18-d8_832x832_80k_cityscapes')
+    assert {'decode.loss_ce', 'aux_0.loss_ce', 'aux_1.loss_ce'} <= set(losses)

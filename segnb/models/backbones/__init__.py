@@ -1,3 +1,4 @@
 "Backbones: importing this package registers them in `MODELS`."
 from .resnet import *
 from .bisenetv1 import *
+from .icnet import *

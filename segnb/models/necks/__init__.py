@@ -1,1 +1,2 @@
 "Necks: importing this package registers them in `MODELS`."
+from .ic_neck import *
