@@ -65,3 +65,7 @@ def test_bisenetv1_r18_matches_mmseg():
 def test_icnet_r18_matches_mmseg():
     losses = check_against_mmseg('icnet/icnet_r18-d8_832x832_80k_cityscapes')
     assert {'decode.loss_ce', 'aux_0.loss_ce', 'aux_1.loss_ce'} <= set(losses)
+
+def test_bisenetv2_matches_mmseg():
+    losses = check_against_mmseg('bisenetv2/bisenetv2_fcn_4x4_1024x1024_160k_cityscapes')
+    assert {'decode.loss_ce', 'aux_0.loss_ce', 'aux_3.loss_ce'} <= set(losses)

@@ -2,3 +2,4 @@
 from .resnet import *
 from .bisenetv1 import *
 from .icnet import *
+from .bisenetv2 import *
