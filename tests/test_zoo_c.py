@@ -69,3 +69,8 @@ def test_icnet_r18_matches_mmseg():
 def test_bisenetv2_matches_mmseg():
     losses = check_against_mmseg('bisenetv2/bisenetv2_fcn_4x4_1024x1024_160k_cityscapes')
     assert {'decode.loss_ce', 'aux_0.loss_ce', 'aux_3.loss_ce'} <= set(losses)
+
+def test_stdc1_matches_mmseg():
+    "Decode head with OHEM, two FCN aux heads and STDCHead's detail losses (BCE + Dice)."
+    losses = check_against_mmseg('stdc/stdc1_512x1024_80k_cityscapes')
+    assert {'decode.loss_ce', 'aux_0.loss_ce', 'aux_1.loss_ce', 'aux_2.loss_ce', 'aux_2.loss_dice'} <= set(losses)

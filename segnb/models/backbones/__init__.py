@@ -3,3 +3,4 @@ from .resnet import *
 from .bisenetv1 import *
 from .icnet import *
 from .bisenetv2 import *
+from .stdc import *
