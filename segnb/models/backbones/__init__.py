@@ -4,3 +4,8 @@ from .bisenetv1 import *
 from .icnet import *
 from .bisenetv2 import *
 from .stdc import *
+from .hrnet import *
+from .unet import *
+from .mobilenet_v2 import *
+from .resnest import RSoftmax, SplitAttentionConv2d, ResNeSt   # not its Bottleneck: resnet.Bottleneck keeps the name
+from .mobilenet_v3 import *

@@ -2,3 +2,6 @@
 from .decode_head import *
 from .heads import *
 from .stdc_head import *
+from .ocr_head import *
+from .fpn_head import *
+from .lraspp_head import *

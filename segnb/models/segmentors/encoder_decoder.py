@@ -278,6 +278,15 @@ class EncoderDecoder(BaseSegmentor):
         return self._to_label_maps(probs)
 
 # %% ../../../nbs/14_models.segmentors.encoder_decoder.ipynb #bc536f5e
+import inspect
+
+def _check_cascade_stage(i, head):
+    "Stages after the first get the previous stage's logits: their `forward_test` must take `prev_output`."
+    if 'prev_output' not in inspect.signature(head.forward_test).parameters:
+        raise TypeError(f'CascadeEncoderDecoder: decode_head[{i}] is a {type(head).__name__}, whose forward_test takes no '
+                        f'prev_output (the previous stage\'s logits); every stage after the first must be a cascade head '
+                        f'such as OCRHead (a BaseCascadeDecodeHead)')
+
 @MODELS.register_module()
 class CascadeEncoderDecoder(EncoderDecoder):
     "`EncoderDecoder` whose `num_stages` decode heads run in a cascade, each refining the previous one's output."
@@ -289,6 +298,7 @@ class CascadeEncoderDecoder(EncoderDecoder):
         if not (isinstance(decode_head, list) and len(decode_head) == self.num_stages):
             raise ValueError(f'CascadeEncoderDecoder: decode_head must be a list of num_stages={self.num_stages} head configs')
         self.decode_head = nn.ModuleList(MODELS.build(c) for c in decode_head)
+        for i, head in enumerate(self.decode_head[1:], 1): _check_cascade_stage(i, head)
         last = self.decode_head[-1]
         self.align_corners, self.num_classes, self.out_channels = last.align_corners, last.num_classes, last.out_channels
 

@@ -1,0 +1,11 @@
+# OCRNet on HRNetV2-W18-Small (fewer blocks and modules); everything else as ocrnet_hr18_512x1024_40k_cityscapes.py.
+_base_ = './ocrnet_hr18_512x1024_40k_cityscapes.py'
+
+model = dict(
+    pretrained='open-mmlab://msra/hrnetv2_w18_small',
+    backbone=dict(
+        extra=dict(
+            stage1=dict(num_blocks=(2, )),
+            stage2=dict(num_blocks=(2, 2)),
+            stage3=dict(num_modules=3, num_blocks=(2, 2, 2)),
+            stage4=dict(num_modules=2, num_blocks=(2, 2, 2, 2)))))
