@@ -74,3 +74,8 @@ def test_stdc1_matches_mmseg():
     "Decode head with OHEM, two FCN aux heads and STDCHead's detail losses (BCE + Dice)."
     losses = check_against_mmseg('stdc/stdc1_512x1024_80k_cityscapes')
     assert {'decode.loss_ce', 'aux_0.loss_ce', 'aux_1.loss_ce', 'aux_2.loss_ce', 'aux_2.loss_dice'} <= set(losses)
+
+def test_fastscnn_matches_mmseg():
+    "FastSCNN + DepthwiseSeparableFCNHead, two FCN aux heads, sigmoid cross-entropy."
+    losses = check_against_mmseg('fastscnn/fast_scnn_lr0.12_8x4_160k_cityscapes')
+    assert {'decode.loss_ce', 'aux_0.loss_ce', 'aux_1.loss_ce'} <= set(losses)

@@ -5,3 +5,4 @@ from .stdc_head import *
 from .ocr_head import *
 from .fpn_head import *
 from .lraspp_head import *
+from .sep_fcn_head import *
