@@ -79,3 +79,7 @@ def test_fastscnn_matches_mmseg():
     "FastSCNN + DepthwiseSeparableFCNHead, two FCN aux heads, sigmoid cross-entropy."
     losses = check_against_mmseg('fastscnn/fast_scnn_lr0.12_8x4_160k_cityscapes')
     assert {'decode.loss_ce', 'aux_0.loss_ce', 'aux_1.loss_ce'} <= set(losses)
+
+def test_cgnet_matches_mmseg():
+    "CGNet with PReLUs, BN eps 1e-3 and a class-weighted cross-entropy."
+    check_against_mmseg('cgnet/cgnet_512x1024_60k_cityscapes')

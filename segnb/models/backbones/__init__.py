@@ -10,3 +10,4 @@ from .mobilenet_v2 import *
 from .resnest import RSoftmax, SplitAttentionConv2d, ResNeSt   # not its Bottleneck: resnet.Bottleneck keeps the name
 from .mobilenet_v3 import *
 from .fast_scnn import FastSCNN, LearningToDownsample, GlobalFeatureExtractor   # not its FeatureFusionModule: bisenetv1 keeps the name
+from .cgnet import *
