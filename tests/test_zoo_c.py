@@ -83,3 +83,8 @@ def test_fastscnn_matches_mmseg():
 def test_cgnet_matches_mmseg():
     "CGNet with PReLUs, BN eps 1e-3 and a class-weighted cross-entropy."
     check_against_mmseg('cgnet/cgnet_512x1024_60k_cityscapes')
+
+def test_erfnet_matches_mmseg():
+    "ERFNet: factorized convs, transposed-conv decoder, BN eps 1e-3 inside the blocks."
+    losses = check_against_mmseg('erfnet/erfnet_fcn_4x4_512x1024_160k_cityscapes')
+    assert 'decode.loss_ce' in losses

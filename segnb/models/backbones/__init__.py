@@ -11,3 +11,4 @@ from .resnest import RSoftmax, SplitAttentionConv2d, ResNeSt   # not its Bottlen
 from .mobilenet_v3 import *
 from .fast_scnn import FastSCNN, LearningToDownsample, GlobalFeatureExtractor   # not its FeatureFusionModule: bisenetv1 keeps the name
 from .cgnet import *
+from .erfnet import *
