@@ -88,3 +88,45 @@ def test_erfnet_matches_mmseg():
     "ERFNet: factorized convs, transposed-conv decoder, BN eps 1e-3 inside the blocks."
     losses = check_against_mmseg('erfnet/erfnet_fcn_4x4_512x1024_160k_cityscapes')
     assert 'decode.loss_ce' in losses
+
+FAMILY_DIRS = ('bisenetv1', 'bisenetv2', 'icnet', 'stdc', 'fastscnn', 'cgnet', 'erfnet')
+
+def test_every_realtime_config_has_mmsegs_keys_and_shapes():
+    "All 35 mmseg configs of these families build in segnb (on the meta device) with mmseg's state_dict keys and shapes."
+    import glob
+    names = sorted(os.path.relpath(f, ROOT)[:-3] for d in FAMILY_DIRS for f in glob.glob(f'{ROOT}/{d}/*.py'))
+    assert len(names) == 35, names
+    cfgs = {n: _model_cfg(n) for n in names}
+    ref = run_mmseg('''
+from mmcv import ConfigDict
+from mmseg.models import build_segmentor
+for n, cfg in inp['cfgs'].items():
+    with torch.device('meta'): out[n] = {k: tuple(v.shape) for k, v in build_segmentor(ConfigDict(cfg)).state_dict().items()}
+''', cfgs=cfgs)
+    for n, cfg in cfgs.items():
+        with torch.device('meta'): ours = {k: tuple(v.shape) for k, v in build_segmentor(cfg).state_dict().items()}
+        assert list(ours) == list(ref[n]), (n, set(ours) ^ set(ref[n]))
+        assert ours == ref[n], n
+
+
+def test_other_variants_give_mmsegs_logits():
+    "The model variants the per-family tests do not cover (ResNet-50 context path, STDC2, ICNet-R50): same eval logits."
+    names = ['bisenetv1/bisenetv1_r50-d32_4x4_1024x1024_160k_cityscapes', 'stdc/stdc2_512x1024_80k_cityscapes',
+             'icnet/icnet_r50-d8_832x832_80k_cityscapes']
+    torch.manual_seed(0)
+    x, cfgs, sds, logits = torch.randn(1, 3, 64, 64), {}, {}, {}
+    for n in names:
+        cfgs[n] = _model_cfg(n)
+        model = build_segmentor(cfgs[n]).eval()
+        _random_stats(model)
+        sds[n] = model.state_dict()
+        with torch.no_grad(): logits[n] = model.encode_decode(x, None)
+    ref = run_mmseg('''
+from mmcv import ConfigDict
+from mmseg.models import build_segmentor
+for n, cfg in inp['cfgs'].items():
+    m = build_segmentor(ConfigDict(cfg)).eval()
+    m.load_state_dict(inp['sds'][n], strict=True)
+    with torch.no_grad(): out[n] = m.encode_decode(inp['x'], None)
+''', cfgs=cfgs, sds=sds, x=x)
+    for n in names: torch.testing.assert_close(logits[n], ref[n], rtol=1e-5, atol=1e-5, msg=n)
