@@ -5,12 +5,13 @@
 # %% auto #0
 __all__ = ['DepthwiseSeparableFCNHead']
 
-# %% ../../../nbs/83h_models.decode_heads.sep_fcn_head.ipynb #90314a5a
+# %% ../../../nbs/83h_models.decode_heads.sep_fcn_head.ipynb #f82a083b
+import torch
 from ...registry import MODELS
 from ..utils.layers import DepthwiseSeparableConvModule
 from .heads import FCNHead
 
-# %% ../../../nbs/83h_models.decode_heads.sep_fcn_head.ipynb #d65b6f30
+# %% ../../../nbs/83h_models.decode_heads.sep_fcn_head.ipynb #8d33be3e
 @MODELS.register_module()
 class DepthwiseSeparableFCNHead(FCNHead):
     "`FCNHead` whose convs (and `conv_cat`) are depthwise-separable; `dw_act_cfg` is the depthwise halves' activation."
@@ -21,3 +22,9 @@ class DepthwiseSeparableFCNHead(FCNHead):
                                                        norm_cfg=self.norm_cfg, dw_act_cfg=dw_act_cfg)
         for i in range(self.num_convs): self.convs[i] = sep(self.in_channels if i == 0 else self.channels)
         if self.concat_input: self.conv_cat = sep(self.in_channels + self.channels)
+
+    def _forward_feature(self, inputs):
+        "Features before `cls_seg`: the convs, then (with `concat_input`) `conv_cat` on [input, features]."
+        x = self._transform_inputs(inputs)
+        feats = self.convs(x)
+        return self.conv_cat(torch.cat([x, feats], dim=1)) if self.concat_input else feats
