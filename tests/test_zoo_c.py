@@ -130,3 +130,20 @@ for n, cfg in inp['cfgs'].items():
     with torch.no_grad(): out[n] = m.encode_decode(inp['x'], None)
 ''', cfgs=cfgs, sds=sds, x=x)
     for n in names: torch.testing.assert_close(logits[n], ref[n], rtol=1e-5, atol=1e-5, msg=n)
+
+def test_depthwise_separable_fcn_head_with_concat_input_matches_mmseg():
+    "The head alone, with two convs and concat_input=True (not used by any mmseg config, but allowed)."
+    from segnb.registry import MODELS
+    cfg = dict(type='DepthwiseSeparableFCNHead', in_channels=16, channels=8, num_convs=2, concat_input=True, num_classes=3,
+               norm_cfg=dict(type='BN', requires_grad=True), dw_act_cfg=dict(type='ReLU'))
+    torch.manual_seed(0)
+    head, x = MODELS.build(cfg).eval(), torch.randn(2, 16, 8, 8)
+    _random_stats(head)
+    with torch.no_grad(): ours = head([x])
+    ref = run_mmseg('''
+from mmseg.models import build_head
+h = build_head(inp['cfg']).eval()
+h.load_state_dict(inp['sd'], strict=True)
+with torch.no_grad(): out['y'] = h([inp['x']])
+''', cfg=cfg, sd=head.state_dict(), x=x)
+    torch.testing.assert_close(ours, ref['y'], rtol=1e-5, atol=1e-5)
