@@ -110,9 +110,8 @@ for n, cfg in inp['cfgs'].items():
 
 
 def test_other_variants_give_mmsegs_logits():
-    "The model variants the per-family tests do not cover (ResNet-50 context path, STDC2, ICNet-R50): same eval logits."
-    names = ['bisenetv1/bisenetv1_r50-d32_4x4_1024x1024_160k_cityscapes', 'stdc/stdc2_512x1024_80k_cityscapes',
-             'icnet/icnet_r50-d8_832x832_80k_cityscapes']
+    "The model variants the per-family tests do not cover (BiSeNetV1's ResNet-50 context path, STDC2): same eval logits."
+    names = ['bisenetv1/bisenetv1_r50-d32_4x4_1024x1024_160k_cityscapes', 'stdc/stdc2_512x1024_80k_cityscapes']
     torch.manual_seed(0)
     x, cfgs, sds, logits = torch.randn(1, 3, 64, 64), {}, {}, {}
     for n in names:
