@@ -1,6 +1,7 @@
 "Decode heads: importing this package registers them in `MODELS`."
 from .decode_head import *
 from .heads import *
+from .stdc_head import *
 from .ocr_head import *
 from .nl_head import *
 from .gc_head import *
@@ -17,3 +18,4 @@ from .ema_head import *
 from .fpn_head import *
 from .lraspp_head import *
 from .point_head import *
+from .sep_fcn_head import *

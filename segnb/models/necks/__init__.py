@@ -1,3 +1,4 @@
 "Necks: importing this package registers them in `MODELS`."
+from .ic_neck import *
 from .fpn import *
 from .jpu import *
