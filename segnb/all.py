@@ -13,6 +13,7 @@ from .models.backbones import resnet
 from .models.decode_heads import decode_head, heads
 from .models.losses import losses
 from .models.segmentors import encoder_decoder as segmentors
+from .models import backbones, necks, decode_heads, utils as model_utils
 from .data import datasets, loading, transforms, formatting, test_time_aug, warp, shapes, loader, checks, sbd
 from .runner import hooks, lr, loggers, checkpoint_hooks, testing, eval_hooks, optimizer, iter_loader, runner
 from .runner import resume as runner_resume   # not `resume`: a name that generic does not belong in a star import
@@ -64,3 +65,15 @@ _modules = [utils, registry, config, config_tools, checkpoint, layers, resnet, d
             widgets, dashboard, apis, speedups, dist]
 __all__ = list(dict.fromkeys(name for m in _modules for name in m.__all__))
 __all__ += ['model_flops', 'publish_checkpoint', 'sha256_prefix', 'measure_fps']
+
+def _zoo_names(packages, taken):
+    "The public names of the model zoo's packages (backbones, necks, heads, blocks) that the core has not taken."
+    names = {}
+    for pkg in packages:
+        for n, v in vars(pkg).items():
+            if not n.startswith('_') and not isinstance(v, type(pkg)) and n not in taken: names.setdefault(n, v)
+    return names
+
+_zoo = _zoo_names([model_utils, backbones, necks, decode_heads], set(__all__))
+globals().update(_zoo)
+__all__ += list(_zoo)
