@@ -132,8 +132,9 @@ def _unexpected_keyword(e, obj_cls, args):
 def _build_error(e, obj_cls, args):
     "`e` again, with `obj_cls` in front of its message (`A → B: msg` for nested builds); None if `e` can't be rebuilt."
     inner = _unexpected_keyword(e, obj_cls, args)
-    text = f'{obj_cls.__name__}: {inner}' if inner else \
-           f'{obj_cls.__name__}{" → " if getattr(e, "_built", False) else ": "}{error_text(e)}'
+    msg, own = inner or error_text(e), f'{obj_cls.__name__}: '
+    if msg.startswith(own): msg = msg[len(own):]        # a class that already names itself is named once
+    text = f'{obj_cls.__name__}{" → " if getattr(e, "_built", False) and not inner else ": "}{msg}'
     new_type = ReadableKeyError if type(e) is KeyError else type(e)
     try: wrapped = new_type(text)
     except Exception: return None

@@ -112,17 +112,32 @@ def test_same_as_mmcv(tmp_path):
     assert repr(leaf.to_dict()) == repr(ref['merged'])
 
 
+def _heads(model):
+    "Every head config of a model config: decode heads (a cascade's list too) and auxiliary heads."
+    heads = []
+    for key in ('decode_head', 'auxiliary_head'):
+        h = model.get(key)
+        heads += list(h) if isinstance(h, (list, tuple)) else [h] if h else []
+    return heads
+
+
 def test_every_shipped_config_loads():
-    "The configs in segnb/configs load without mmseg around, and find_config finds each by name."
+    """The configs in segnb/configs load without mmseg around, find_config finds each by name, and every head has as
+    many classes as the training set's dataset class names."""
     from segnb.config_tools import find_config, list_configs
+    from segnb.registry import DATASETS
+    import segnb.data  # noqa: F401 (registers the datasets)
     names = [p for p in list_configs() if not p.startswith('shapes/')]
     assert len(names) >= 40
     for rel in names:
         cfg = Config.fromfile(find_config(Path(rel).stem))
-        assert cfg.model.type == 'EncoderDecoder' and cfg.runner.type == 'IterBasedRunner', rel
-        want = 150 if 'ade20k' in rel else 21 if 'voc12aug' in rel else 19
-        assert cfg.model.decode_head.num_classes == cfg.model.auxiliary_head.num_classes == want, rel
-        assert cfg.model.backbone.depth == (18 if '_r18' in rel else 101 if '_r101' in rel else 50), rel
+        assert cfg.model.type in ('EncoderDecoder', 'CascadeEncoderDecoder'), rel
+        assert cfg.get('runner', {}).get('type', 'IterBasedRunner') == 'IterBasedRunner' or 'total_iters' in cfg, rel
+        train = cfg.data.train if 'type' in cfg.data.train else cfg.data.train.dataset
+        want = len(DATASETS.get(train.type).CLASSES)
+        assert {h.num_classes for h in _heads(cfg.model) if h.type != 'STDCHead'} == {want}, rel   # STDC's detail head: 2 (edge or not)
+        if rel.split('/')[0] in ('deeplabv3', 'deeplabv3plus', 'fcn', 'pspnet', 'upernet'):
+            assert cfg.model.backbone.depth == (18 if '_r18' in rel else 101 if '_r101' in rel else 50), rel
 
 
 def test_deprecation_key_warns(tmp_path):

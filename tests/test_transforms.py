@@ -107,11 +107,18 @@ out['metas'] = [{k: v for k, v in m.data.items() if k != 'img_norm_cfg'} for m i
 
 
 @needs_mmseg
-def test_random_rotate_equals_mmseg(tmp_path):
+def test_random_rotate_equals_mmseg(tmp_path, monkeypatch):
+    "Bit-exact with the venv's OpenCV through the `opencv=` option that names its version (random angles: no ties)."
+    from functools import partial
+    from segnb.data import transforms
+    from segnb.data.warp import imrotate
+    from test_rotate import closest_option
     names = make_files(tmp_path, n=1, size=(120, 160))
     pipe = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations'), dict(type='RandomRotate', prob=1., degree=30)]
-    ref = run_mmseg(MMSEG_RUN, pipeline=pipe, root=str(tmp_path), names=names, seeds=[0, 1], keys=['img', 'gt_semantic_seg'])['r']
-    for o, r in zip(run_segnb(pipe, str(tmp_path), names, [0, 1]), ref):
+    got = run_mmseg('import cv2\n' + MMSEG_RUN + "out['cv2'] = cv2.__version__\n", pipeline=pipe, root=str(tmp_path),
+                    names=names, seeds=[0, 1], keys=['img', 'gt_semantic_seg'])
+    monkeypatch.setattr(transforms, 'imrotate', partial(imrotate, opencv=closest_option(got['cv2'])))
+    for o, r in zip(run_segnb(pipe, str(tmp_path), names, [0, 1]), got['r']):
         np.testing.assert_array_equal(o['gt_semantic_seg'].numpy(), r['gt_semantic_seg'])   # segnb.data.warp is bit-exact
         np.testing.assert_array_equal(as_hwc(o['img']), r['img'])          # (tests/test_rotate.py has 400 more cases)
 

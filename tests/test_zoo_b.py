@@ -82,8 +82,10 @@ def check_like_mmseg(names, size=64, changes=None):
         assert ours[n]['shapes'] == ref[n]['shapes'], (n, set(ours[n]['shapes']) ^ set(ref[n]['shapes']))
         torch.testing.assert_close(ours[n]['logits'], ref[n]['logits'], rtol=1e-5, atol=1e-5, msg=n)
         assert list(ours[n]['losses']) == list(ref[n]['losses']), n
+        one_pixel = 100.5 / int((bs[n]['gt_semantic_seg'] != 255).sum())   # acc_seg, in percent of labelled pixels: a near-tie may flip one
         for k, v in ours[n]['losses'].items():
-            torch.testing.assert_close(v.detach(), ref[n]['losses'][k], rtol=1e-5, atol=1e-5, msg=f'{n}: {k}')
+            tol = dict(rtol=0, atol=one_pixel) if k.endswith('acc_seg') else dict(rtol=1e-5, atol=1e-5)
+            torch.testing.assert_close(v.detach(), ref[n]['losses'][k], **tol, msg=f'{n}: {k}')
     return ours
 
 @needs_both
