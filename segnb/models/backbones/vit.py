@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['TransformerEncoderLayer', 'resize_pos_embed', 'VisionTransformer']
 
-# %% ../../../nbs/85a_models.backbones.vit.ipynb #c2c0c407
+# %% ../../../nbs/85a_models.backbones.vit.ipynb #7f205084
 import math, warnings
 import torch
 import torch.nn as nn
@@ -18,7 +18,7 @@ from ..utils.layers import build_norm_layer, kaiming_init, constant_init, resize
 from ..utils.transformer import MultiheadAttention, FFN
 from ..utils.embed import PatchEmbed
 
-# %% ../../../nbs/85a_models.backbones.vit.ipynb #42cf1d3f
+# %% ../../../nbs/85a_models.backbones.vit.ipynb #b7da6182
 class TransformerEncoderLayer(nn.Module):
     "One pre-norm ViT layer: `x + attn(ln1(x))`, then `x + ffn(ln2(x))` (mmseg 0.30's, keys `ln1 attn ln2 ffn`)."
     def __init__(self, embed_dims, num_heads, feedforward_channels, drop_rate=0., attn_drop_rate=0., drop_path_rate=0.,
@@ -53,7 +53,7 @@ class TransformerEncoderLayer(nn.Module):
         if self.with_cp and x.requires_grad: return cp.checkpoint(self._inner_forward, x, use_reentrant=True)
         return self._inner_forward(x)
 
-# %% ../../../nbs/85a_models.backbones.vit.ipynb #fe0fcc03
+# %% ../../../nbs/85a_models.backbones.vit.ipynb #16345d81
 def resize_pos_embed(pos_embed, input_shpae, pos_shape, mode):
     "`[1, 1 + ph*pw, C]` position embedding resized to the grid `input_shpae` (class-token row kept as is)."
     if pos_embed.ndim != 3: raise ValueError(f'resize_pos_embed: pos_embed must be [B, L, C], got shape {tuple(pos_embed.shape)}')
@@ -63,7 +63,7 @@ def resize_pos_embed(pos_embed, input_shpae, pos_shape, mode):
     grid = resize(grid, size=input_shpae, align_corners=False, mode=mode)
     return torch.cat((cls_weight, grid.flatten(2).transpose(1, 2)), dim=1)
 
-# %% ../../../nbs/85a_models.backbones.vit.ipynb #fa390add
+# %% ../../../nbs/85a_models.backbones.vit.ipynb #cbb5c3d6
 def _image_size(img_size):
     "mmseg's `img_size`: an int or a 1- or 2-tuple, as `(h, w)`."
     if isinstance(img_size, int): return (img_size, img_size)
@@ -86,7 +86,7 @@ def _vit_init_cfg(pretrained, init_cfg):
     warnings.warn('DeprecationWarning: pretrained is deprecated, please use "init_cfg" instead')
     return dict(type='Pretrained', checkpoint=pretrained)
 
-# %% ../../../nbs/85a_models.backbones.vit.ipynb #56d983c0
+# %% ../../../nbs/85a_models.backbones.vit.ipynb #9aa8b82a
 @MODELS.register_module()
 class VisionTransformer(nn.Module):
     "ViT backbone (mmseg 0.30): patch embedding, class token, position embedding, `num_layers` encoder layers; feature maps at `out_indices`."
@@ -110,7 +110,7 @@ class VisionTransformer(nn.Module):
         self.pos_embed = nn.Parameter(torch.zeros(1, num_patches + 1, embed_dims))
         self.drop_after_pos = nn.Dropout(p=drop_rate)
         self.out_indices = _out_indices(out_indices, num_layers)
-        dpr = [x.item() for x in torch.linspace(0, drop_path_rate, num_layers)]   # stochastic depth grows with depth
+        dpr = torch.linspace(0, drop_path_rate, num_layers, device='cpu').tolist()   # stochastic depth grows with depth (cpu: builds on meta too)
         self.layers = nn.ModuleList(TransformerEncoderLayer(
             embed_dims=embed_dims, num_heads=num_heads, feedforward_channels=mlp_ratio * embed_dims,
             attn_drop_rate=attn_drop_rate, drop_rate=drop_rate, drop_path_rate=dpr[i], num_fcs=num_fcs,
@@ -134,7 +134,7 @@ class VisionTransformer(nn.Module):
                 if isinstance(m, nn.LayerNorm): m.eval()
         return self
 
-# %% ../../../nbs/85a_models.backbones.vit.ipynb #39ea062f
+# %% ../../../nbs/85a_models.backbones.vit.ipynb #a0472a7c
 @patch
 def _pos_embeding(self: VisionTransformer, patched_img, hw_shape, pos_embed):
     "Add `pos_embed` to the `[B, L, C]` tokens, resized from the `img_size` grid to `hw_shape` when the lengths differ."
@@ -148,7 +148,7 @@ def _pos_embeding(self: VisionTransformer, patched_img, hw_shape, pos_embed):
         pos_embed = self.resize_pos_embed(pos_embed, hw_shape, (pos_h, pos_w), self.interpolate_mode)
     return self.drop_after_pos(patched_img + pos_embed)
 
-# %% ../../../nbs/85a_models.backbones.vit.ipynb #8ec8e958
+# %% ../../../nbs/85a_models.backbones.vit.ipynb #06297396
 def _to_map(tokens, hw_shape):
     "`[B, h*w, C]` tokens as a contiguous `[B, C, h, w]` feature map."
     B, _, C = tokens.shape
@@ -170,7 +170,7 @@ def forward(self: VisionTransformer, inputs):
             outs.append([out, x[:, 0]] if self.output_cls_token else out)
     return tuple(outs)
 
-# %% ../../../nbs/85a_models.backbones.vit.ipynb #ae0ca2bf
+# %% ../../../nbs/85a_models.backbones.vit.ipynb #cc35166e
 def _load_resized(vit, filename):
     "Load a checkpoint into `vit` (strict=False), first resizing its `pos_embed` from a square grid to `img_size`'s."
     ckpt = _load_checkpoint(filename, map_location='cpu')
