@@ -5,21 +5,21 @@
 # %% auto #0
 __all__ = ['token_norm', 'SETRUPHead']
 
-# %% ../../../nbs/85c_models.decode_heads.setr_up_head.ipynb #fa33ce98
+# %% ../../../nbs/85c_models.decode_heads.setr_up_head.ipynb #b3830903
 import torch.nn as nn
 from ...registry import MODELS
 from ..utils.layers import ConvModule, build_norm_layer
 from ..utils.up_conv_block import Upsample
 from .decode_head import BaseDecodeHead
 
-# %% ../../../nbs/85c_models.decode_heads.setr_up_head.ipynb #f6242a11
+# %% ../../../nbs/85c_models.decode_heads.setr_up_head.ipynb #abb7fca1
 def token_norm(norm, x):
     "Apply a channels-last norm (LayerNorm) to each position of an `[N, C, H, W]` map."
     n, c, h, w = x.shape
     x = norm(x.reshape(n, c, h * w).transpose(2, 1).contiguous())
     return x.transpose(1, 2).reshape(n, c, h, w).contiguous()
 
-# %% ../../../nbs/85c_models.decode_heads.setr_up_head.ipynb #6cd499b4
+# %% ../../../nbs/85c_models.decode_heads.setr_up_head.ipynb #f0c261c8
 _SETR_UP_INIT = [dict(type='Constant', val=1.0, bias=0, layer='LayerNorm'),
                  dict(type='Normal', std=0.01, override=dict(name='conv_seg'))]
 
