@@ -9,7 +9,7 @@ __all__ = ['DEFAULT_CONFIG', 'TORCHRUN', 'TRAIN_FLAGS', 'build_parser', 'check_f
 # %% ../nbs/70_cli.ipynb #c4429db3
 import os
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before torch loads OpenMP
-import argparse, os.path as osp, sys, time, warnings
+import argparse, copy, os.path as osp, sys, time, warnings
 import torch
 from .config_tools import DictAction
 from .utils import dist_running, get_dist_info
@@ -154,6 +154,8 @@ def _build_model_and_data(cfg):
     model = build_segmentor(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
     model.init_weights()
     datasets = [build_dataset(cfg.data.train)]
+    if len(cfg.get('workflow') or ()) == 2:          # a val phase: the val set through the training pipeline, as mmseg
+        datasets.append(build_dataset(dict(copy.deepcopy(cfg.data.val), pipeline=cfg.data.train.pipeline)))
     check_num_classes(model, datasets[0])
     model.CLASSES, model.PALETTE = datasets[0].CLASSES, datasets[0].PALETTE
     return model, datasets

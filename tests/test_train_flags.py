@@ -94,3 +94,12 @@ def test_every_mmseg_train_flag_is_listed_and_parsed():
     parser = build_parser()._subparsers._group_actions[0].choices['train']
     ours = {s for a in parser._actions for s in (a.option_strings or [a.dest])}
     assert set(mm) <= ours
+
+def test_val_workflow_phase_gets_the_val_set(tmp_path):
+    "mmseg: with workflow [('train', 1), ('val', 1)], train.py adds the val set (through the training pipeline)."
+    root = make_tiny_dataset(tmp_path / 'd')
+    cmd = train_cmd(tmp_path / 'run', root, '--no-validate',
+                    options=["workflow=[('train',1),('val',1)]", 'runner.max_iters=2', 'log_config.interval=1'])
+    r = subprocess.run(cmd, env=segnb_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "workflow: [('train', 1), ('val', 1)], max: 2 iters" in r.stderr and 'loss_val' in r.stderr
