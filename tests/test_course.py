@@ -145,7 +145,7 @@ def test_small_outputs_caps_text_and_keeps_png_only():
     assert dict(s[1].data) == {'text/plain': 'train: 100%'}
 
 def test_select_by_regex():
-    assert [p.name for p in nbo.select(['^40_'])] == ['40_evaluation.ipynb']
+    assert [p.name for p in nbo.select(['^20_'])] == ['20_evaluation.ipynb']
     with pytest.raises(SystemExit, match="no notebook in .* matches 'nope'"): nbo.select(['nope'])
 
 TRAIN_IN_A_NOTEBOOK = '''

@@ -4,7 +4,7 @@
     python tools/notebook_outputs.py check   [NOTEBOOK|REGEX ...]   # re-execute in memory; exit 1 on stale/missing
 
 With no notebook named, every `nbs/*.ipynb`. A name that is not a file is a regex searched in the filenames
-(`'^40_'`, `'runner'`). Notebooks run in a real Jupyter kernel (nbclient), 2 at a time, in the environment
+(`'^20_'`, `'runner'`). Notebooks run in a real Jupyter kernel (nbclient), 2 at a time, in the environment
 `nbdev_test` gives them: cwd `nbs/`, `IN_TEST=1`, cells with `#| eval: false` or a `tst_flags` flag (`slow`,
 `cuda`) skipped. Stored outputs are kept small: widget state dropped (a widget keeps its text fallback), text
 capped at `MAX_LINES`, figures PNG only, each at most `MAX_PNG` bytes (larger ones are shrunk).
