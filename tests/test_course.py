@@ -7,8 +7,6 @@ ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location('renumber', ROOT/'tools'/'renumber.py')
 renumber = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(renumber)
 
-@pytest.mark.xfail(strict=True, reason='issue 11 is open: the notebooks are not yet renumbered into reading order '
-                   '(python tools/renumber.py --apply) and three notebook-level cycles remain; remove this mark then')
 def test_no_forward_references():
     """nbdev sorts notebooks by filename; a reader reads them in that order. Exempt: the opening tour
     (`renumber.TOURS`): it exports nothing and, like fastai's first lesson, trains the whole model before the
@@ -17,6 +15,13 @@ def test_no_forward_references():
     bad = renumber.forward_references()
     assert not bad, 'notebooks that use a module a later notebook exports:\n' + '\n'.join(
         f'  {user} uses {mod} ({exporter})' for user, mod, exporter in bad)
+
+def test_names_are_the_plan():
+    "The notebooks carry the names `tools/renumber.py` proposes: no cycle, nothing left to rename."
+    graph, paths, names = renumber.plan()
+    _, cycles, _ = renumber.proposed_order(graph, paths)
+    assert cycles == []
+    assert {s: p.name for s, p in paths.items() if p.name != names[s]} == {}
 
 def _nb(path, *cells):
     path.write_text(json.dumps({'cells': [{'cell_type': 'code', 'source': c, 'metadata': {}, 'outputs': [],
