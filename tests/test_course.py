@@ -23,6 +23,30 @@ def test_names_are_the_plan():
     assert cycles == []
     assert {s: p.name for s, p in paths.items() if p.name != names[s]} == {}
 
+def _course_links(text, prefix):
+    "Notebook names linked in the course section of README/index, in the order they appear (first mention)."
+    import re
+    section = text[text.index('## Reading it as a course'):text.index('In your own notebooks')]
+    seen = []
+    for name in re.findall(r'\]\(' + re.escape(prefix) + r'(\d\d[a-z]?_[\w.]+)\.ipynb\)', section):
+        if name not in seen: seen.append(name)
+    return seen
+
+def test_readme_and_index_list_every_lesson_in_order():
+    """README and index.ipynb name the two tracks and link every notebook outside the zoo (80-89), the core in
+    filename order; README is written by hand and must say what index.ipynb says."""
+    readme = (ROOT/'README.md').read_text()
+    index = ''.join(json.loads((ROOT/'nbs'/'index.ipynb').read_text())['cells'][1]['source'])
+    lessons = [p.stem for p in renumber.numbered_notebooks() if not 80 <= int(p.name[:2]) <= 89]
+    for text, prefix in ((readme, 'nbs/'), (index, '')):
+        assert '**The core course**' in text and '**The appendix**' in text
+        linked = _course_links(text, prefix)
+        assert sorted(linked) == sorted(lessons), set(linked) ^ set(lessons)
+        core = linked[:linked.index('45_cli') + 1]
+        assert core == sorted(core), core
+    assert readme.replace('](nbs/', '](').replace('](docs/', '](../docs/').replace('](data/', '](../data/').strip().endswith(
+        index.strip()), 'README.md and nbs/index.ipynb differ: keep them in step'
+
 def _nb(path, *cells):
     path.write_text(json.dumps({'cells': [{'cell_type': 'code', 'source': c, 'metadata': {}, 'outputs': [],
                                            'execution_count': None} for c in cells],
