@@ -142,6 +142,7 @@ def test_normalize_masks_volatile_parts():
     assert nbo.normalize(a) == nbo.normalize(b)
     assert nbo.normalize('train:  50%|#####     | 2/4 [00:01<00:01]\rtrain: 100%|##########| 4/4') == '<progress>'
     assert nbo.normalize('mIoU 0.85') != nbo.normalize('mIoU 0.89')   # numbers that matter still count
+    assert nbo.normalize('Iter [2/10]\tlr: 1.000e-02') == 'Iter [2/10]\tlr: 1.000e-02'   # a ratio is no path
 
 def test_should_show():
     assert nbo.should_show(_cell('x = 1\nx'))

@@ -114,7 +114,7 @@ VOLATILE = [
     (re.compile(r'\b\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?'), '<date>'),
     (re.compile(r'\b\d{8}_\d{6}\b'), '<date>'),                                 # mmcv's log file stamps
     (re.compile(r'0x[0-9a-fA-F]{6,}'), '<addr>'),
-    (re.compile(r'(?:/[\w.@+-]+)+/?'), '<path>'),                                # absolute paths
+    (re.compile(r'(?<![\w\])])(?:/[\w.@+-]+)+/?'), '<path>'),                    # absolute paths (not `2/10`)
     (re.compile(r'\b\d+(?:\.\d+)?\s*(?:s|sec|secs|seconds|ms|µs|us|min|minutes|it/s|s/it)\b'), '<time>'),
     (re.compile(r'\beta: \S+|\btime: [\d.]+|\bdata_time: [\d.]+|\bmemory: \d+'), '<time>'),
     (re.compile(r'\b\d+:\d\d(?::\d\d)?\b'), '<time>'),
