@@ -8,7 +8,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = '/usr/bin/chromium'
-NOTEBOOK = REPO / 'nbs' / '90_tutorial_shapes.ipynb'
+NOTEBOOK = REPO / 'nbs' / '00_tutorial_shapes.ipynb'
 ARTIFACTS = REPO / 'tests' / 'artifacts'
 FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
          '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage']
