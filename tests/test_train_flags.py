@@ -1,6 +1,6 @@
 """Every flag of mmseg 0.30's tools/train.py (issue 11, item 6): `segnb train` takes it with mmseg's meaning, or
 refuses it with a one-line error naming the replacement. The error texts are pinned here word for word."""
-import ast, os, subprocess, sys, warnings
+import ast, os, subprocess
 from pathlib import Path
 import pytest
 from tiny_data import make_tiny_dataset, train_cmd, segnb_env, losses
