@@ -54,10 +54,10 @@ with torch.no_grad():
     out['losses'] = m.forward_train(inp['x'], inp['metas'], inp['gt'])
 '''
 
-def check_against_mmseg(name, backbone=None, size=64, n_classes=19):
+def check_against_mmseg(name, backbone=None, size=64, n_classes=19, small=True):
     "Keys (in order) and shapes, eval logits and eval-mode losses (auxiliary heads included) equal mmseg's."
     torch.manual_seed(0)
-    cfg = _model_cfg(name, backbone)
+    cfg = _model_cfg(name, backbone, small)
     model = build_segmentor(cfg).eval()
     _random_stats(model); _random_embeddings(model)
     x = torch.randn(2, 3, size, size)
@@ -123,12 +123,18 @@ def test_setr_mla_matches_mmseg():
     losses = check_against_mmseg('setr/setr_vit-large_mla_8x1_768x768_80k_cityscapes')
     assert {'decode.loss_ce', 'aux_0.loss_ce', 'aux_3.loss_ce'} <= set(losses)
 
+def test_segmenter_linear_matches_mmseg():
+    "Segmenter's linear baseline: a full-size ViT-S/16 (final_norm, drop_path 0.1) and a 1x1 FCNHead, on a 64x64 input."
+    check_against_mmseg('segmenter/segmenter_vit-s_linear_8x1_512x512_160k_ade20k', n_classes=150, small=False)
+
 FAMILY_DIRS = ('setr', 'vit')
 
 def test_every_vit_and_setr_config_has_mmsegs_keys_and_shapes():
-    "All 18 mmseg configs under setr/ and vit/ build in segnb (meta device, full size) with mmseg's keys, in order, and shapes."
+    """All 18 mmseg configs under setr/ and vit/, and Segmenter's linear-head config (a ViT-S and an FCNHead, the one other
+    config that needs no other new type), build in segnb (meta device, full size) with mmseg's keys, in order, and shapes."""
     names = sorted(os.path.relpath(f, ROOT)[:-3] for d in FAMILY_DIRS for f in glob.glob(f'{ROOT}/{d}/*.py'))
     assert len(names) == 18, names
+    names.append('segmenter/segmenter_vit-s_linear_8x1_512x512_160k_ade20k')
     cfgs = {n: _model_cfg(n, small=False) for n in names}
     ref = run_mmseg('''
 from mmcv import ConfigDict
