@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['MODELS', 'BACKBONES', 'NECKS', 'HEADS', 'LOSSES', 'SEGMENTORS', 'CONV_LAYERS', 'NORM_LAYERS', 'ACTIVATION_LAYERS',
-           'PIXEL_SAMPLERS', 'DATASETS', 'PIPELINES', 'HOOKS', 'RUNNERS', 'OPTIMIZERS', 'Registry', 'ReadableKeyError',
-           'error_text', 'accepted_keywords', 'build_from_cfg']
+           'PIXEL_SAMPLERS', 'DATASETS', 'PIPELINES', 'HOOKS', 'RUNNERS', 'OPTIMIZERS', 'OPTIMIZER_BUILDERS',
+           'MMCLS_MODELS', 'Registry', 'ReadableKeyError', 'error_text', 'accepted_keywords', 'build_from_cfg']
 
 # %% ../nbs/00_registry.ipynb #050145f2
 import difflib, inspect, re, warnings
@@ -192,3 +192,5 @@ PIPELINES = Registry('pipeline', scope='segnb')
 HOOKS = Registry('hook', scope='segnb')
 RUNNERS = Registry('runner', scope='segnb')
 OPTIMIZERS = Registry('optimizer', scope='segnb')
+OPTIMIZER_BUILDERS = Registry('optimizer builder', scope='segnb')
+MMCLS_MODELS = Registry('models', parent=MODELS, scope='mmcls')   # `type='mmcls.ConvNeXt'`: segnb's own mmcls 0.25 backbones
