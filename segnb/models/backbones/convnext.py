@@ -105,7 +105,7 @@ class ConvNeXt(nn.Module):
             raise ValueError(f'ConvNeXt: depths {self.depths} and channels {self.channels} must have the same length')
         self.num_stages, self.out_indices = len(self.depths), _stage_norm_indices(out_indices)
         self.frozen_stages, self.gap_before_final_norm, self.init_cfg = frozen_stages, gap_before_final_norm, init_cfg
-        dpr = [r.item() for r in torch.linspace(0, drop_path_rate, sum(self.depths))]   # stochastic depth grows with depth
+        dpr = torch.linspace(0, drop_path_rate, sum(self.depths), device='cpu').tolist()   # grows with depth; CPU: works under torch.device('meta')
         c = self.channels
         stem = nn.Sequential(nn.Conv2d(in_channels, c[0], kernel_size=stem_patch_size, stride=stem_patch_size),
                              build_norm_layer(norm_cfg, c[0])[1])
