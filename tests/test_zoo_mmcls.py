@@ -135,3 +135,78 @@ for n, cfg in inp['cfgs'].items():
     for n, cfg in cfgs.items():
         with torch.device('meta'): m = build_segmentor(cfg).train()
         assert [k for k, p in m.named_parameters() if p.requires_grad] == ref[n], n
+
+
+# ---- layer-wise learning-rate decay (segnb.runner.layer_decay) against mmseg's constructors ----
+
+_MM_GROUPS = _MM_PRELUDE + '''
+from mmseg.core import build_optimizer
+def summary(opt, model):
+    names = {id(p): n for n, p in model.named_parameters()}
+    return [dict({k: v for k, v in g.items() if k != 'params'}, params=[names[id(p)] for p in g['params']])
+            for g in opt.param_groups]
+for n, (cfg, opt_cfg) in inp['cases'].items():
+    with torch.device('meta'): m = build_segmentor(ConfigDict(cfg))
+    out[n] = {'groups': summary(build_optimizer(m, opt_cfg), m),
+              'params': [(k, tuple(p.shape), p.requires_grad) for k, p in m.named_parameters()],
+              'backbone': type(m.backbone).__name__}
+'''
+
+def _summary(opt, model):
+    "Each param group as a dict without tensors: its parameters by name, lr, weight_decay, lr_scale, group_name, ..."
+    names = {id(p): n for n, p in model.named_parameters()}
+    return [dict({k: v for k, v in g.items() if k != 'params'}, params=[names[id(p)] for p in g['params']])
+            for g in opt.param_groups]
+
+def _standin(params, backbone_name):
+    "A model whose parameters have exactly these (name, shape, requires_grad), in this order; its backbone's class is `backbone_name`."
+    root = torch.nn.Module()
+    for name, shape, grad in params:
+        *path, leaf = name.split('.')
+        m = root
+        for i, part in enumerate(path):
+            if not hasattr(m, part):
+                cls = type(backbone_name, (torch.nn.Module,), {}) if i == 0 and part == 'backbone' else torch.nn.Module
+                m.add_module(part, cls())
+            m = getattr(m, part)
+        m.register_parameter(leaf, torch.nn.Parameter(torch.empty(shape, device='meta'), requires_grad=grad))
+    return root
+
+def _optimizer_cfg(name, **paramwise):
+    opt = Config.fromfile(os.path.join(ROOT, name + '.py')).to_dict()['optimizer']
+    opt.pop('_delete_', None)
+    if paramwise: opt['paramwise_cfg'] = dict(opt['paramwise_cfg'], **paramwise)
+    return opt
+
+def _compare_groups(ref, ours):
+    assert [g['group_name'] for g in ours] == [g['group_name'] for g in ref]
+    for a, b in zip(ours, ref):
+        assert a['params'] == b['params'], a['group_name']
+        assert set(a) == set(b), (a['group_name'], set(a) ^ set(b))
+        for k in a:
+            if isinstance(a[k], float): assert a[k] == pytest.approx(b[k], rel=1e-12), (a['group_name'], k)
+            else: assert a[k] == b[k], (a['group_name'], k)
+
+def test_layer_decay_constructors_give_mmsegs_param_groups():
+    """ConvNeXt (stage-wise as configured; layer-wise; a frozen stage; ConvNeXt-Base's 27-block stage) on segnb's own
+    model, and BEiT and MAE (LayerDecayOptimizerConstructor) on a stand-in with the parameter names, shapes and
+    backbone class name of mmseg's model: the same groups, in the same order, with the same parameters, lr,
+    weight_decay, lr_scale and optimizer settings as mmseg 0.30's constructors."""
+    from segnb.runner.optimizer import build_optimizer
+    tiny, base = 'convnext/upernet_convnext_tiny_fp16_512x512_160k_ade20k', 'convnext/upernet_convnext_base_fp16_512x512_160k_ade20k'
+    cases = {'convnext_stage_wise': (_model_cfg(tiny), _optimizer_cfg(tiny)),
+             'convnext_layer_wise': (_model_cfg(tiny), _optimizer_cfg(tiny, decay_type='layer_wise', num_layers=12)),
+             'convnext_frozen': (_model_cfg(tiny, frozen_stages=1), _optimizer_cfg(tiny, decay_type='layer_wise', num_layers=12)),
+             'convnext_base_layer_wise': (_model_cfg(base), _optimizer_cfg(base, decay_type='layer_wise', num_layers=12, decay_rate=0.8))}
+    for n in ('beit/upernet_beit-base_8x2_640x640_160k_ade20k', 'mae/upernet_mae-base_fp16_8x2_512x512_160k_ade20k'):
+        cfg = Config.fromfile(os.path.join(ROOT, n + '.py'), import_custom_modules=False).to_dict()
+        cases[n.split('/')[0]] = (dict(_bn(cfg['model']), pretrained=None), _optimizer_cfg(n))
+    ref = run_mmseg(_MM_GROUPS, cases=cases, timeout=600)
+    assert ref['beit']['backbone'] == 'BEiT' and ref['mae']['backbone'] == 'MAE'
+    for n, (cfg, opt_cfg) in cases.items():
+        if n in ('beit', 'mae'): model = _standin(ref[n]['params'], ref[n]['backbone'])
+        else:
+            with torch.device('meta'): model = build_segmentor(cfg)
+            assert [(k, tuple(p.shape), p.requires_grad) for k, p in model.named_parameters()] == ref[n]['params'], n
+        _compare_groups(ref[n]['groups'], _summary(build_optimizer(model, opt_cfg), model))
+    assert len(ref['convnext_stage_wise']['groups']) == 12 and len(ref['beit']['groups']) >= 26
