@@ -210,3 +210,142 @@ def test_layer_decay_constructors_give_mmsegs_param_groups():
             assert [(k, tuple(p.shape), p.requires_grad) for k, p in model.named_parameters()] == ref[n]['params'], n
         _compare_groups(ref[n]['groups'], _summary(build_optimizer(model, opt_cfg), model))
     assert len(ref['convnext_stage_wise']['groups']) == 12 and len(ref['beit']['groups']) >= 26
+
+
+# ---- weight converters (segnb.converters) against mmseg's tools/model_converters scripts ----
+
+def _put(sd, prefix, **shapes):
+    "Random tensors of these shapes under `prefix` (names with '__' for '.')."
+    for name, shape in shapes.items(): sd[prefix + name.replace('__', '.')] = torch.randn(shape)
+
+def _linear(sd, prefix, c_out, c_in, bias=True):
+    sd[prefix + '.weight'] = torch.randn(c_out, c_in)
+    if bias: sd[prefix + '.bias'] = torch.randn(c_out)
+
+def _norm(sd, prefix, c): _put(sd, prefix + '.', weight=(c,), bias=(c,))
+
+def _vit_like_block(sd, p, c, qkv=True):
+    "norm1, attention (fused qkv or not), norm2, MLP: timm's block layout."
+    _norm(sd, p + 'norm1', c)
+    if qkv: _linear(sd, p + 'attn.qkv', 3 * c, c)
+    _linear(sd, p + 'attn.proj', c, c)
+    _norm(sd, p + 'norm2', c)
+    _linear(sd, p + 'mlp.fc1', 4 * c, c); _linear(sd, p + 'mlp.fc2', c, 4 * c)
+
+def timm_vit(c=8, depth=2):
+    sd = {'cls_token': torch.randn(1, 1, c), 'pos_embed': torch.randn(1, 5, c)}
+    _put(sd, 'patch_embed.proj.', weight=(c, 3, 4, 4), bias=(c,))
+    for i in range(depth): _vit_like_block(sd, f'blocks.{i}.', c)
+    _norm(sd, 'norm', c); _linear(sd, 'head', 10, c)
+    return sd
+
+def official_swin(c=8, depths=(2, 2)):
+    sd = {}
+    _put(sd, 'patch_embed.proj.', weight=(c, 3, 4, 4), bias=(c,)); _norm(sd, 'patch_embed.norm', c)
+    for i, d in enumerate(depths):
+        ci = c * 2 ** i
+        for j in range(d):
+            p = f'layers.{i}.blocks.{j}.'
+            _vit_like_block(sd, p, ci)
+            sd[p + 'attn.relative_position_bias_table'] = torch.randn(9, 2 ** i)
+            sd[p + 'attn.relative_position_index'] = torch.randint(0, 9, (4, 4))
+            if j % 2: sd[p + 'attn_mask'] = torch.zeros(4, 4, 4)
+        if i < len(depths) - 1:
+            _linear(sd, f'layers.{i}.downsample.reduction', 2 * ci, 4 * ci, bias=False); _norm(sd, f'layers.{i}.downsample.norm', 4 * ci)
+    _norm(sd, 'norm', c * 2 ** (len(depths) - 1)); _linear(sd, 'head', 10, c * 2 ** (len(depths) - 1))
+    return sd
+
+def official_mit(c=4):
+    sd = {}
+    for s in (1, 2):
+        cs = c * s
+        _put(sd, f'patch_embed{s}.proj.', weight=(cs, 3 if s == 1 else c, 3, 3), bias=(cs,)); _norm(sd, f'patch_embed{s}.norm', cs)
+        for j in range(2):
+            p = f'block{s}.{j}.'
+            _norm(sd, p + 'norm1', cs); _linear(sd, p + 'attn.q', cs, cs); _linear(sd, p + 'attn.kv', 2 * cs, cs)
+            _linear(sd, p + 'attn.proj', cs, cs)
+            if s == 1: _put(sd, p + 'attn.sr.', weight=(cs, cs, 2, 2), bias=(cs,)); _norm(sd, p + 'attn.norm', cs)
+            _norm(sd, p + 'norm2', cs); _linear(sd, p + 'mlp.fc1', 4 * cs, cs)
+            _put(sd, p + 'mlp.dwconv.dwconv.', weight=(4 * cs, 1, 3, 3), bias=(4 * cs,)); _linear(sd, p + 'mlp.fc2', cs, 4 * cs)
+        _norm(sd, f'norm{s}', cs)
+    _linear(sd, 'head', 10, 2 * c)
+    return sd
+
+def official_beit(c=8, depth=2):
+    sd = {'cls_token': torch.randn(1, 1, c), 'mask_token': torch.randn(1, 1, c)}
+    _put(sd, 'patch_embed.proj.', weight=(c, 3, 4, 4), bias=(c,))
+    for i in range(depth):
+        p = f'blocks.{i}.'
+        _put(sd, p, gamma_1=(c,), gamma_2=(c,), attn__q_bias=(c,), attn__v_bias=(c,), attn__relative_position_bias_table=(12, 2))
+        sd[p + 'attn.relative_position_index'] = torch.randint(0, 12, (5, 5))
+        _vit_like_block(sd, p, c)
+        del sd[p + 'attn.qkv.bias']                                    # BEiT: q and v biases of their own, none for k
+    _norm(sd, 'fc_norm', c); _linear(sd, 'head', 10, c)
+    return sd
+
+def official_twins(svt, c=4):
+    sd = {}
+    for s in range(2):
+        cs = c * (s + 1)
+        _put(sd, f'patch_embeds.{s}.proj.', weight=(cs, 3 if s == 0 else c, 2, 2), bias=(cs,)); _norm(sd, f'patch_embeds.{s}.norm', cs)
+        for j in range(2):
+            p = f'blocks.{s}.{j}.'
+            _norm(sd, p + 'norm1', cs)
+            if svt and j % 2 == 0: _linear(sd, p + 'attn.qkv', 3 * cs, cs)        # SVT's locally-grouped attention
+            else:
+                _linear(sd, p + 'attn.q', cs, cs); _linear(sd, p + 'attn.kv', 2 * cs, cs)
+                _put(sd, p + 'attn.sr.', weight=(cs, cs, 2, 2), bias=(cs,)); _norm(sd, p + 'attn.norm', cs)
+            _linear(sd, p + 'attn.proj', cs, cs)
+            _norm(sd, p + 'norm2', cs); _linear(sd, p + 'mlp.fc1', 4 * cs, cs); _linear(sd, p + 'mlp.fc2', cs, 4 * cs)
+        _put(sd, f'pos_block.{s}.proj.0.', weight=(cs, 1, 3, 3), bias=(cs,))
+    _norm(sd, 'norm', 2 * c); _linear(sd, 'head', 10, 2 * c)
+    return sd
+
+_MM_CONVERT = '''
+import os, runpy, tempfile
+tools = os.path.join(os.path.dirname(__import__('mmseg').__file__), '.mim', 'tools', 'model_converters')
+with tempfile.TemporaryDirectory() as d:
+    for name, (script, extra, ckpt) in inp['cases'].items():
+        src, dst = os.path.join(d, name + '.pth'), os.path.join(d, name + '_out.pth')
+        torch.save(ckpt, src)
+        sys.argv = [script, src, dst] + extra
+        runpy.run_path(os.path.join(tools, script), run_name='__main__')
+        out[name] = torch.load(dst)
+'''
+
+CONVERTER_CASES = {   # segnb kind: (mmseg script, its extra arguments, a checkpoint in the source layout)
+    'vit': ('vit2mmseg.py', [], lambda: {'state_dict': timm_vit()}),
+    'swin': ('swin2mmseg.py', [], lambda: {'model': official_swin()}),
+    'mit': ('mit2mmseg.py', [], lambda: official_mit()),
+    'beit': ('beit2mmseg.py', [], lambda: {'model': official_beit()}),
+    'twins-pcpvt': ('twins2mmseg.py', ['pcpvt'], lambda: official_twins(svt=False)),
+    'twins-svt': ('twins2mmseg.py', ['svt'], lambda: {'state_dict': official_twins(svt=True)}),
+}
+
+def test_converters_give_the_output_of_mmsegs_scripts(tmp_path):
+    "Each `segnb convert KIND` on a small checkpoint in the source layout writes what mmseg's script writes: keys in order, tensors equal."
+    from segnb.converters import convert_checkpoint
+    torch.manual_seed(0)
+    cases = {k: (script, extra, make()) for k, (script, extra, make) in CONVERTER_CASES.items()}
+    ref = run_mmseg(_MM_CONVERT, cases=cases)
+    for kind, (_, _, ckpt) in cases.items():
+        torch.save(ckpt, tmp_path / f'{kind}.pth')
+        ours = convert_checkpoint(kind, str(tmp_path / f'{kind}.pth'), str(tmp_path / 'out' / f'{kind}.pth'))
+        assert list(ours) == list(ref[kind]), (kind, [k for k in ours if k not in ref[kind]], [k for k in ref[kind] if k not in ours])
+        for k in ours: torch.testing.assert_close(ours[k], ref[kind][k], rtol=0, atol=0, msg=f'{kind} {k}')
+        assert list(torch.load(tmp_path / 'out' / f'{kind}.pth')) == list(ours)
+    assert any(ours_k.endswith('in_proj_weight') for ours_k in ref['mit'])
+
+def test_converted_vit_loads_strictly_into_mmsegs_vision_transformer(tmp_path):
+    "The converted timm ViT has exactly the keys and shapes of mmseg's VisionTransformer (classifier dropped)."
+    from segnb.converters import convert_vit
+    torch.manual_seed(0)
+    sd = convert_vit(timm_vit())
+    ref = run_mmseg('''
+from mmseg.models import BACKBONES
+m = BACKBONES.build(dict(type='VisionTransformer', img_size=8, patch_size=4, embed_dims=8, num_layers=2, num_heads=2,
+                         final_norm=True, with_cls_token=True))
+m.load_state_dict(inp['sd'], strict=True)
+out['ok'] = True
+''', sd=sd)
+    assert ref['ok']
