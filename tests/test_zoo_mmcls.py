@@ -349,3 +349,18 @@ m.load_state_dict(inp['sd'], strict=True)
 out['ok'] = True
 ''', sd=sd)
     assert ref['ok']
+
+def test_segnb_convert_command(tmp_path):
+    "`segnb convert KIND SRC DST` writes the converted weights; a wrong kind or a missing file is a one-line error, exit status 1."
+    import subprocess, sys
+    torch.save({'model': timm_vit()}, tmp_path / 'deit.pth')
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(os.path.dirname(os.path.abspath(__file__))), os.environ.get('PYTHONPATH', '')]))
+    run = lambda *a: subprocess.run([sys.executable, '-m', 'segnb', 'convert', *a], capture_output=True, text=True, env=env)
+    r = run('vit', str(tmp_path / 'deit.pth'), str(tmp_path / 'out' / 'vit.pth'))
+    assert r.returncode == 0, r.stderr
+    assert list(torch.load(tmp_path / 'out' / 'vit.pth'))[:3] == ['cls_token', 'pos_embed', 'patch_embed.projection.weight']
+    r = run('deit', str(tmp_path / 'deit.pth'), str(tmp_path / 'x.pth'))
+    assert r.returncode == 1 and r.stderr.strip() == ("segnb convert: error: unknown converter 'deit'; "
+                                                      "use one of vit, swin, mit, beit, twins-pcpvt, twins-svt"), r.stderr
+    r = run('vit', str(tmp_path / 'none.pth'), str(tmp_path / 'x.pth'))
+    assert r.returncode == 1 and 'no checkpoint at' in r.stderr and 'downloads nothing' in r.stderr
