@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['COMMANDS', 'PASS_THROUGH', 'print_config', 'model_flops', 'flops', 'sha256_prefix', 'publish_checkpoint', 'publish',
-           'measure_fps', 'benchmark', 'browse_dataset', 'make_shapes', 'voc_aug', 'convert', 'add_parsers']
+           'measure_fps', 'benchmark', 'browse_dataset', 'make_shapes', 'voc_aug', 'add_parsers']
 
 # %% ../nbs/61_cli_tools.ipynb #4a9d2c9a
 import hashlib, os, os.path as osp, time
@@ -140,12 +140,6 @@ def _cfg_opts(p):
     p.add_argument('--cfg-options', '--options', nargs='+', action=DictAction, dest='cfg_options', default={},
                    help='override config keys (key=value ...)')
 
-def convert(args):
-    "`segnb convert KIND SRC DST`: `segnb.converters.convert_checkpoint` (the appendix's weight converters)."
-    from segnb.converters import convert_checkpoint
-    convert_checkpoint(args.kind, args.src, args.dst)
-    print(f'{args.src} -> {args.dst} ({args.kind})')
-
 def add_parsers(sub):
     "Add the tools' subcommands to `segnb`'s subparsers."
     p = sub.add_parser('print-config', help='print the merged config'); p.add_argument('config'); _cfg_opts(p)
@@ -161,10 +155,7 @@ def add_parsers(sub):
     p.add_argument('--num-show', type=int, default=8); _cfg_opts(p)
     sub.add_parser('make-shapes', help='generate the synthetic Shapes dataset (segnb make-shapes --help)', add_help=False)
     sub.add_parser('voc-aug', help="convert SBD's masks for the VOC-aug configs (segnb voc-aug --help)", add_help=False)
-    p = sub.add_parser('convert', help="a public backbone checkpoint to mmseg's keys (mmseg's tools/model_converters)")
-    p.add_argument('kind', help='vit, swin, mit, beit, twins-pcpvt or twins-svt'); p.add_argument('src'); p.add_argument('dst')
 
 COMMANDS = {'print-config': print_config, 'flops': flops, 'benchmark': benchmark, 'publish': publish,
-            'browse-dataset': browse_dataset, 'make-shapes': make_shapes, 'voc-aug': voc_aug,
-            'convert': convert}
+            'browse-dataset': browse_dataset, 'make-shapes': make_shapes, 'voc-aug': voc_aug}
 PASS_THROUGH = ('make-shapes', 'voc-aug')   # tools that parse their own arguments
