@@ -9,9 +9,9 @@ The machine is shared: compare the ratios of one run, not seconds across runs.
 
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo_mmcls.py --size 512 --reps 3
 """
-import argparse, json, os, resource, statistics, subprocess, sys, warnings
+import argparse, json, os, resource, statistics, subprocess, sys, time, warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_models import _stub_mmcv_ext, alternate, batch, infer, python_for
+from bench_models import _stub_mmcv_ext, batch, infer, python_for
 from bench_zoo import model_cfg
 
 FAMILIES = {
@@ -41,20 +41,33 @@ def build(impl, cfg):
     return m
 
 
+def alternate(models, fn, reps, warmup=1):
+    "bench_models.alternate, timing each call by the clock and by this process's CPU time (all threads): medians of both."
+    wall, cpu = {n: [] for n in models}, {n: [] for n in models}
+    for r in range(warmup + reps):
+        for n in models:
+            t, c = time.perf_counter(), time.process_time()
+            fn(n)
+            if r >= warmup: wall[n].append(time.perf_counter() - t); cpu[n].append(time.process_time() - c)
+    return ({n: statistics.median(v) for n, v in wall.items()}, {n: statistics.median(v) for n, v in cpu.items()})
+
+
 def run(args):
     import torch
     torch.set_num_threads(args.threads)
     print(f'fp32, batch 1, {args.size}x{args.size}, {args.threads} threads, median of {args.reps}; shared machine: noisy')
-    print(f'{"family":10s} {"segnb s":>8s} {"mmseg s":>8s} {"ratio":>6s} {"same px":>8s}')
+    print('CPU seconds (all threads) are less sensitive to other processes on a busy machine than wall seconds')
+    print(f'{"family":10s} {"segnb s":>8s} {"mmseg s":>8s} {"ratio":>6s} {"segnb cpu":>9s} {"mmseg cpu":>9s} {"ratio":>6s} {"same px":>8s}')
     data = batch(1, args.size)
     for family in args.families:
         cfg = cfg_of(family)
         models = {n: build(n, cfg) for n in ('segnb', 'mmseg')}
         models['mmseg'].load_state_dict(models['segnb'].state_dict(), strict=True)
         preds = {}
-        med = alternate(models, lambda n: preds.__setitem__(n, infer(models[n], data)), args.reps)
+        med, cpu = alternate(models, lambda n: preds.__setitem__(n, infer(models[n], data)), args.reps)
         same = float((preds['segnb'][0] == preds['mmseg'][0]).mean())
-        print(f'{family:10s} {med["segnb"]:8.3f} {med["mmseg"]:8.3f} {med["segnb"] / med["mmseg"]:6.2f} {same:8.2%}', flush=True)
+        print(f'{family:10s} {med["segnb"]:8.3f} {med["mmseg"]:8.3f} {med["segnb"] / med["mmseg"]:6.2f} '
+              f'{cpu["segnb"]:9.3f} {cpu["mmseg"]:9.3f} {cpu["segnb"] / cpu["mmseg"]:6.2f} {same:8.2%}', flush=True)
 
 
 def rss_worker(args):
