@@ -26,6 +26,10 @@ SIZES = {'icnet': 128, 'bisenetv1': 128, 'bisenetv2': 128, 'stdc': 128, 'fastscn
 _MM = '''
 from mmcv import ConfigDict
 from mmseg.models import build_segmentor
+try: import mmcls.models      # mmcls.ConvNeXt / mmcls.PoolFormer (mmcls 0.25 in the reference venv)
+except ImportError: pass
+_linspace = torch.linspace   # mmcls's ConvNeXt calls .item() on a linspace, which the meta device refuses
+torch.linspace = lambda *a, **k: _linspace(*a, **{**k, 'device': 'cpu'})
 for n, cfg in inp['cfgs'].items():
     try:
         with torch.device('meta'): m = build_segmentor(ConfigDict(cfg))
