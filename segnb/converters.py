@@ -66,7 +66,7 @@ def convert_swin(ckpt):
         out[k] = v
     return out
 
-# %% ../nbs/89d_converters.ipynb #16545617
+# %% ../nbs/89d_converters.ipynb #3c46391a
 def _mit_block_item(k, v, ckpt):
     "A SegFormer `blockN.` key, value in mmseg's names; `None` for the `kv` half (merged into `q`)."
     stage = int(k.split('.')[0][len('block'):])
@@ -97,7 +97,7 @@ def convert_mit(ckpt):
         out[k] = v
     return out
 
-# %% ../nbs/89d_converters.ipynb #9489dee7
+# %% ../nbs/89d_converters.ipynb #cbb9e514
 def _beit_block_key(k):
     k = k.replace('blocks', 'layers')
     return k.replace('norm', 'ln') if 'norm' in k else _rename_ffn(k)
@@ -134,7 +134,7 @@ def convert_twins(ckpt, model):
         out[new] = v
     return out
 
-# %% ../nbs/89d_converters.ipynb #26751450
+# %% ../nbs/89d_converters.ipynb #4bcf110a
 CONVERTERS = {'vit': convert_vit, 'swin': convert_swin, 'mit': convert_mit, 'beit': convert_beit,
               'twins-pcpvt': lambda sd: convert_twins(sd, 'pcpvt'), 'twins-svt': lambda sd: convert_twins(sd, 'svt')}
 
@@ -152,7 +152,7 @@ def convert_checkpoint(kind, src, dst):
     torch.save(state_dict, dst)
     return state_dict
 
-# %% ../nbs/89d_converters.ipynb #a76a59e6
+# %% ../nbs/89d_converters.ipynb #4c02cff7
 def convert_command(args):
     "`segnb convert KIND SRC DST`."
     convert_checkpoint(args.kind, args.src, args.dst)
