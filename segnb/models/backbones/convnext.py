@@ -20,6 +20,8 @@ from ..utils.transformer import DropPath
 @NORM_LAYERS.register_module('LN2d', force=True)
 class LayerNorm2d(nn.LayerNorm):
     "LayerNorm over the channels of an (N, C, H, W) map: each pixel's C values normalised on their own."
+    channels_last_output = False    # True: return the (N, C, H, W) view of the channels-last result, not a copy
+
     def __init__(self, num_channels, **kwargs):
         super().__init__(num_channels, **kwargs)
         self.num_channels = self.normalized_shape[0]
@@ -27,7 +29,8 @@ class LayerNorm2d(nn.LayerNorm):
     def forward(self, x):
         if x.dim() != 4: raise ValueError(f'LayerNorm2d takes (N, C, H, W) inputs, got shape {tuple(x.shape)}')
         y = F.layer_norm(x.permute(0, 2, 3, 1).contiguous(), self.normalized_shape, self.weight, self.bias, self.eps)
-        return y.permute(0, 3, 1, 2).contiguous()
+        y = y.permute(0, 3, 1, 2)
+        return y if self.channels_last_output else y.contiguous()
 
 # %% ../../../nbs/89a_models.backbones.convnext.ipynb #46976efc
 class ConvNeXtBlock(nn.Module):
@@ -38,6 +41,7 @@ class ConvNeXtBlock(nn.Module):
         self.with_cp, self.linear_pw_conv = with_cp, linear_pw_conv
         self.depthwise_conv = nn.Conv2d(in_channels, in_channels, kernel_size=7, padding=3, groups=in_channels)
         self.norm = build_norm_layer(norm_cfg, in_channels)[1]
+        if linear_pw_conv and isinstance(self.norm, LayerNorm2d): self.norm.channels_last_output = True   # no copy: see below
         mid = int(mlp_ratio * in_channels)
         pw_conv = nn.Linear if linear_pw_conv else partial(nn.Conv2d, kernel_size=1)
         self.pointwise_conv1 = pw_conv(in_channels, mid)
