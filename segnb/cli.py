@@ -61,7 +61,7 @@ def _test_parser(sub):
     _add_cfg_options(p); _add_launcher(p)
 
 # %% ../nbs/45_cli.ipynb #58bf3481
-PLUGINS = ('segnb.cli_tools',)   # modules that add subcommands: each has `add_parsers(sub)` and `COMMANDS`
+PLUGINS = ('segnb.cli_tools', 'segnb.converters')   # modules that add subcommands: each has `add_parsers(sub)` and `COMMANDS`
 
 def plugins():
     "The modules named in `PLUGINS`, imported."

@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['MODELS', 'BACKBONES', 'NECKS', 'HEADS', 'LOSSES', 'SEGMENTORS', 'CONV_LAYERS', 'NORM_LAYERS', 'ACTIVATION_LAYERS',
-           'PIXEL_SAMPLERS', 'DATASETS', 'PIPELINES', 'HOOKS', 'RUNNERS', 'OPTIMIZERS', 'DROPOUT_LAYERS', 'ATTENTION',
-           'FEEDFORWARD_NETWORK', 'TRANSFORMER_LAYER', 'Registry', 'ReadableKeyError', 'error_text',
-           'accepted_keywords', 'build_from_cfg']
+           'PIXEL_SAMPLERS', 'DATASETS', 'PIPELINES', 'HOOKS', 'RUNNERS', 'OPTIMIZERS', 'OPTIMIZER_BUILDERS',
+           'MMCLS_MODELS', 'DROPOUT_LAYERS', 'ATTENTION', 'FEEDFORWARD_NETWORK', 'TRANSFORMER_LAYER', 'Registry',
+           'ReadableKeyError', 'error_text', 'accepted_keywords', 'build_from_cfg']
 
 # %% ../nbs/01_registry.ipynb #050145f2
 import difflib, inspect, re, warnings
@@ -193,6 +193,8 @@ PIPELINES = Registry('pipeline', scope='segnb')
 HOOKS = Registry('hook', scope='segnb')
 RUNNERS = Registry('runner', scope='segnb')
 OPTIMIZERS = Registry('optimizer', scope='segnb')
+OPTIMIZER_BUILDERS = Registry('optimizer builder', scope='segnb')
+MMCLS_MODELS = Registry('models', parent=MODELS, scope='mmcls')   # `type='mmcls.ConvNeXt'`: segnb's own mmcls 0.25 backbones
 # mmcv's transformer bricks (segnb.models.utils.transformer) build from these, as mmcv.cnn.bricks.registry does
 DROPOUT_LAYERS = Registry('drop out layers', scope='segnb')
 ATTENTION = Registry('attention', scope='segnb')

@@ -10,7 +10,7 @@ import os, pickle, subprocess
 from pathlib import Path
 import pytest
 from segnb.config import Config
-from segnb.config_tools import configs_dir, list_configs
+from segnb.config_tools import configs_dir, list_configs, PROVIDED_BY_SEGNB
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 REF = os.environ.get('SEGNB_MMCV_CONFIG_REF')
@@ -32,12 +32,17 @@ def ref(tmp_path_factory):
 
 
 def load_segnb(path):
-    "('ok', cfg), or ('no_custom_imports', cfg) after the clear ImportError a missing mmcls gives."
-    try: return 'ok', Config.fromfile(path)
-    except ImportError as e:
-        assert 'custom_imports could not import' in str(e) and 'import_custom_modules=False' in str(e), str(e)
-        assert str(path) in str(e)
-        return 'no_custom_imports', Config.fromfile(path, import_custom_modules=False)
+    "('ok', cfg): every mmseg config loads with its custom_imports (segnb provides `mmcls.models` itself)."
+    return 'ok', Config.fromfile(path)
+
+
+def same_kind(kind, want_kind, cfg):
+    """segnb's kind equals mmcv's, except where mmcv could not import `mmcls.models` (mmcls missing, or its mmcv ops)
+    and segnb, which provides it, loaded the config: the merged dicts are compared all the same."""
+    provided = set(PROVIDED_BY_SEGNB)
+    imports = cfg.get('custom_imports', {}).get('imports', [])
+    imports = {imports} if isinstance(imports, str) else set(imports)
+    return kind == want_kind or ((kind, want_kind) == ("ok", "no_custom_imports") and bool(imports) and imports <= provided)
 
 
 def first_difference(a, b, path=''):
@@ -68,13 +73,13 @@ def test_every_mmseg_config_gives_mmcvs_merged_dict(ref):
         got = cfg.to_dict()
         kinds[kind] = kinds.get(kind, 0) + 1
         want_kind, want, want_text = ref[rel]
-        diff = f'{kind} vs {want_kind}' if kind != want_kind else first_difference(got, want)
+        diff = f'{kind} vs {want_kind}' if not same_kind(kind, want_kind, got) else first_difference(got, want)
         if diff: bad.append(f'{rel}: {diff}')
         elif cfg.text != want_text: bad.append(f'{rel}: Config.text differs from the one mmcv gives')
         elif (diff := first_difference(Config.fromstring(Config(got).pretty_text, '.py').to_dict(), got)):
             bad.append(f'{rel}: pretty_text does not load back equal: {diff}')
     assert not bad, f'{len(bad)} configs differ from mmcv 1.7.2, first ones:\n' + '\n'.join(bad[:10])
-    assert kinds == {'ok': 633, 'no_custom_imports': 11}     # the 11 convnext/poolformer configs need mmcls
+    assert kinds == {'ok': 644}     # the 11 convnext/poolformer configs too: their `mmcls.models` is segnb's
 
 
 @needs_ref
@@ -84,7 +89,7 @@ def test_shipped_configs_match_mmseg(ref):
     assert {'pspnet/pspnet_r50-d8_512x512_20k_voc12aug.py', 'fcn/fcn_r50-d8_512x512_20k_voc12aug.py'} <= set(mine)
     assert len(mine) >= 40
     for rel in mine:
-        assert ref[rel][0] == 'ok', rel
+        assert ref[rel][0] == 'ok' or rel.startswith(('convnext/', 'poolformer/')), rel   # mmcv: mmcls may not import
         assert first_difference(Config.fromfile(configs_dir()/rel).to_dict(), ref[rel][1]) is None, rel
 
 

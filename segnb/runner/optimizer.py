@@ -10,7 +10,7 @@ import copy, inspect, warnings
 import torch
 import torch.nn as nn
 from ..utils import unwrap_model
-from ..registry import OPTIMIZERS, build_from_cfg
+from ..registry import OPTIMIZERS, OPTIMIZER_BUILDERS, build_from_cfg
 
 # %% ../../nbs/34_runner.optimizer.ipynb #804bb6ea
 for _name, _cls in inspect.getmembers(torch.optim, inspect.isclass):
@@ -20,6 +20,7 @@ for _name, _cls in inspect.getmembers(torch.optim, inspect.isclass):
 # %% ../../nbs/34_runner.optimizer.ipynb #7e96cece
 NORM_TYPES = (nn.modules.batchnorm._BatchNorm, nn.modules.instancenorm._InstanceNorm, nn.GroupNorm, nn.LayerNorm)
 
+@OPTIMIZER_BUILDERS.register_module()
 class DefaultOptimizerConstructor:
     "mmcv's optimizer constructor: one param group per parameter with `paramwise_cfg`'s lr and decay multipliers."
     def __init__(self, optimizer_cfg, paramwise_cfg=None):
@@ -79,7 +80,8 @@ class DefaultOptimizerConstructor:
 def build_optimizer(model, cfg):
     "A torch optimizer for `model` from an mmcv optimizer config (with optional `paramwise_cfg` and `constructor`)."
     cfg = copy.deepcopy(dict(cfg))
-    constructor = cfg.pop('constructor', 'DefaultOptimizerConstructor')
-    if constructor != 'DefaultOptimizerConstructor':
-        raise KeyError(f'optimizer constructor {constructor!r} is not available; segnb has DefaultOptimizerConstructor')
-    return DefaultOptimizerConstructor(cfg, cfg.pop('paramwise_cfg', None))(model)
+    constructor, paramwise_cfg = cfg.pop('constructor', 'DefaultOptimizerConstructor'), cfg.pop('paramwise_cfg', None)
+    if constructor not in OPTIMIZER_BUILDERS:
+        raise KeyError(f'optimizer constructor {constructor!r} is not available; segnb has {", ".join(OPTIMIZER_BUILDERS)} '
+                       f'(import segnb.runner to register all of them)')
+    return OPTIMIZER_BUILDERS.build(dict(type=constructor, optimizer_cfg=cfg, paramwise_cfg=paramwise_cfg))(model)

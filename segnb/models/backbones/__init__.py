@@ -12,4 +12,9 @@ from .mobilenet_v3 import *
 from .fast_scnn import FastSCNN as FastSCNN, LearningToDownsample as LearningToDownsample, GlobalFeatureExtractor as GlobalFeatureExtractor   # not its FeatureFusionModule: bisenetv1 keeps the name
 from .cgnet import *
 from .erfnet import *
+<<<<<<< HEAD
 from .vit import *
+=======
+from .convnext import *
+from .poolformer import PoolFormer as PoolFormer, PoolFormerBlock as PoolFormerBlock, Pooling as Pooling, basic_blocks as basic_blocks   # not its PatchEmbed and Mlp: mmseg's transformer bricks keep those names
+>>>>>>> mmcls
