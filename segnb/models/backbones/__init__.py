@@ -13,3 +13,4 @@ from .fast_scnn import FastSCNN as FastSCNN, LearningToDownsample as LearningToD
 from .cgnet import *
 from .erfnet import *
 from .mit import MixFFN as MixFFN, EfficientMultiheadAttention as EfficientMultiheadAttention, MixVisionTransformer as MixVisionTransformer   # not its TransformerEncoderLayer: ViT's keeps the name
+from .twins import PCPVT as PCPVT, SVT as SVT, GlobalSubsampledAttention as GlobalSubsampledAttention, LocallyGroupedSelfAttention as LocallyGroupedSelfAttention, ConditionalPositionEncoding as ConditionalPositionEncoding, GSAEncoderLayer as GSAEncoderLayer, LSAEncoderLayer as LSAEncoderLayer

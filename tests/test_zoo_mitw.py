@@ -1,0 +1,95 @@
+"""SegFormer (MixVisionTransformer + SegformerHead) and Twins (PCPVT, SVT) of mmseg 0.30: same keys and shapes, logits
+and losses as mmseg.
+
+Needs SEGNB_MMSEG_CONFIGS (mmseg's configs) and SEGNB_MMSEG_VENV (a venv with mmsegmentation 0.30); skips otherwise."""
+import glob, os
+import pytest, torch
+from segnb.config import Config
+from segnb.models.segmentors.encoder_decoder import build_segmentor
+from mmseg_venv import needs_mmseg, run_mmseg
+
+ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
+pytestmark = [pytest.mark.filterwarnings('ignore'), needs_mmseg,
+              pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')]
+
+def _bn(d):
+    "SyncBN -> BN everywhere (a single process)."
+    if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in d.items()}
+    if isinstance(d, (list, tuple)): return type(d)(_bn(v) for v in d)
+    return d
+
+def _merge(cfg, changes):
+    "`cfg` with nested dict `changes` merged in."
+    out = dict(cfg)
+    for k, v in changes.items(): out[k] = _merge(out.get(k) or {}, v) if isinstance(v, dict) else v
+    return out
+
+def _model_cfg(name, **changes):
+    "mmseg's model config `name` with SyncBN -> BN, no pretrained weights, and `changes` merged in."
+    cfg = Config.fromfile(os.path.join(ROOT, name + '.py'), import_custom_modules=False)
+    model = _bn(cfg.to_dict()['model'] if hasattr(cfg, 'to_dict') else dict(cfg.model))
+    model = _merge(model, dict(pretrained=None, backbone=dict(init_cfg=None)))
+    return _merge(model, changes)
+
+_MMSEG = '''
+from mmcv import ConfigDict
+from mmseg.models import build_segmentor
+torch.manual_seed(0)
+m = build_segmentor(ConfigDict(inp['cfg'])).eval()
+out['shapes'] = {k: tuple(v.shape) for k, v in m.state_dict().items()}
+m.load_state_dict(inp['sd'], strict=True)
+with torch.no_grad():
+    out['logits'] = m.encode_decode(inp['x'], None)
+    out['losses'] = m.forward_train(inp['x'], inp['metas'], inp['gt'])
+'''
+
+def _randomize(model):
+    "Random BN statistics and non-trivial norm affines, so that a wrong norm or a swapped key shows in the logits."
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.uniform_(-.2, .2); m.running_var.uniform_(.5, 2)
+        if isinstance(m, (torch.nn.modules.batchnorm._BatchNorm, torch.nn.LayerNorm)):
+            m.weight.data.uniform_(.5, 1.5); m.bias.data.uniform_(-.2, .2)
+
+def check_against_mmseg(name, size=64, n_classes=19, batch=2, **changes):
+    "Keys and shapes, eval logits and eval-mode losses (every head, auxiliary ones included) equal mmseg's."
+    torch.manual_seed(0)
+    cfg = _model_cfg(name, **changes)
+    model = build_segmentor(cfg).eval()
+    model.init_weights()   # mmseg's init (trunc-normal linears, fan-out convs), as training starts from
+    _randomize(model)
+    h, w = (size, size) if isinstance(size, int) else size
+    x = torch.randn(batch, 3, h, w)
+    gt = torch.randint(0, n_classes, (batch, 1, h, w))
+    gt[:, :, :4] = 255
+    metas = [dict(img_shape=(h, w, 3), ori_shape=(h, w, 3), pad_shape=(h, w, 3), flip=False)] * batch
+    sd = model.state_dict()
+    with torch.no_grad(): logits, losses = model.encode_decode(x, None), model.forward_train(x, metas, gt)
+    ref = run_mmseg(_MMSEG, cfg=cfg, sd=sd, x=x, gt=gt, metas=metas)
+    assert {k: tuple(v.shape) for k, v in sd.items()} == ref['shapes']
+    torch.testing.assert_close(logits, ref['logits'], rtol=1e-5, atol=1e-5)
+    assert set(losses) == set(ref['losses']), (set(losses), set(ref['losses']))
+    for k in losses: torch.testing.assert_close(losses[k], ref['losses'][k], rtol=1e-5, atol=1e-5, msg=k)
+    return (logits - ref['logits']).abs().max().item()
+
+def test_segformer_mit_b0_matches_mmseg():
+    "MiT-B0 + SegformerHead as shipped (all four stages, sr ratios 8-4-2-1), on a 64x64 input."
+    diff = check_against_mmseg('segformer/segformer_mit-b0_512x512_160k_ade20k', n_classes=150)
+    print(f'segformer b0 max logit diff {diff:.2e}')
+
+def test_twins_pcpvt_s_uperhead_matches_mmseg():
+    "PCPVT-S + UPerHead + FCN aux head (depths cut to 1-1-2-1 to keep it fast; widths, heads, sr ratios as shipped)."
+    check_against_mmseg('twins/twins_pcpvt-s_uperhead_8x4_512x512_160k_ade20k', n_classes=150, batch=1,
+                        backbone=dict(depths=[1, 1, 2, 1]), decode_head=dict(channels=64), auxiliary_head=dict(channels=32))
+
+def test_twins_svt_s_fpn_matches_mmseg():
+    "SVT-S + FPN + FPNHead on 64x64: stage maps 16, 8, 4, 2 pixels, so every window is padded on both sides (masked)."
+    check_against_mmseg('twins/twins_svt-s_fpn_fpnhead_8x4_512x512_80k_ade20k', n_classes=150, batch=1,
+                        backbone=dict(depths=[2, 2, 2, 2]))
+
+def test_twins_svt_lsa_one_sided_padding_matches_mmseg():
+    "SVT on a 112x84 input: stage-1 map 28x21, a multiple of 7 in height and width; stage 2 14x11 (right padding only,"
+    " which mmseg leaves unmasked), stage 3 7x6."
+    check_against_mmseg('twins/twins_svt-s_uperhead_8x2_512x512_160k_ade20k', n_classes=150, batch=1,
+                        backbone=dict(depths=[2, 2, 2, 2]), decode_head=dict(channels=64), auxiliary_head=dict(channels=32),
+                        size=(112, 84))
