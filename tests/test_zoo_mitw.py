@@ -93,3 +93,49 @@ def test_twins_svt_lsa_one_sided_padding_matches_mmseg():
     check_against_mmseg('twins/twins_svt-s_uperhead_8x2_512x512_160k_ade20k', n_classes=150, batch=1,
                         backbone=dict(depths=[2, 2, 2, 2]), decode_head=dict(channels=64), auxiliary_head=dict(channels=32),
                         size=(112, 84))
+
+FAMILY_DIRS = ('segformer', 'twins')
+
+def test_every_segformer_and_twins_config_has_mmsegs_keys_and_shapes():
+    "All 25 mmseg configs of these families (13 SegFormer, 12 Twins) build in segnb (on the meta device) with mmseg's"
+    " state_dict keys, in mmseg's order, and shapes."
+    names = sorted(os.path.relpath(f, ROOT)[:-3] for d in FAMILY_DIRS for f in glob.glob(f'{ROOT}/{d}/*.py'))
+    assert len(names) == 25, names
+    cfgs = {n: _model_cfg(n) for n in names}
+    ref = run_mmseg('''
+from mmcv import ConfigDict
+from mmseg.models import build_segmentor
+_linspace = torch.linspace   # mmseg's drop-path rates call .item() on a linspace, which meta tensors refuse
+torch.linspace = lambda *a, **k: _linspace(*a, **dict(k, device='cpu'))
+for n, cfg in inp['cfgs'].items():
+    with torch.device('meta'): out[n] = {k: tuple(v.shape) for k, v in build_segmentor(ConfigDict(cfg)).state_dict().items()}
+''', cfgs=cfgs)
+    for n, cfg in cfgs.items():
+        with torch.device('meta'): ours = {k: tuple(v.shape) for k, v in build_segmentor(cfg).state_dict().items()}
+        assert list(ours) == list(ref[n]), (n, set(ours) ^ set(ref[n]))
+        assert ours == ref[n], n
+
+def test_larger_variants_give_mmsegs_logits():
+    "MiT-B2 (depths 3-4-6-3, width 64) and PCPVT-B / SVT-B at reduced depth: same eval logits as mmseg."
+    names = {'segformer/segformer_mit-b2_512x512_160k_ade20k': dict(backbone=dict(num_layers=[1, 1, 2, 1])),
+             'twins/twins_pcpvt-b_fpn_fpnhead_8x4_512x512_80k_ade20k': dict(backbone=dict(depths=[1, 1, 2, 1])),
+             'twins/twins_svt-b_uperhead_8x2_512x512_160k_ade20k': dict(backbone=dict(depths=[2, 2, 2, 2]),
+                                                                        decode_head=dict(channels=64))}
+    torch.manual_seed(0)
+    x, cfgs, sds, logits = torch.randn(1, 3, 96, 96), {}, {}, {}
+    for n, changes in names.items():
+        cfgs[n] = _model_cfg(n, **changes)
+        model = build_segmentor(cfgs[n]).eval()
+        model.init_weights()
+        _randomize(model)
+        sds[n] = model.state_dict()
+        with torch.no_grad(): logits[n] = model.encode_decode(x, None)
+    ref = run_mmseg('''
+from mmcv import ConfigDict
+from mmseg.models import build_segmentor
+for n, cfg in inp['cfgs'].items():
+    m = build_segmentor(ConfigDict(cfg)).eval()
+    m.load_state_dict(inp['sds'][n], strict=True)
+    with torch.no_grad(): out[n] = m.encode_decode(inp['x'], None)
+''', cfgs=cfgs, sds=sds, x=x)
+    for n in names: torch.testing.assert_close(logits[n], ref[n], rtol=1e-5, atol=1e-5, msg=n)
