@@ -139,3 +139,16 @@ for n, cfg in inp['cfgs'].items():
     with torch.no_grad(): out[n] = m.encode_decode(inp['x'], None)
 ''', cfgs=cfgs, sds=sds, x=x)
     for n in names: torch.testing.assert_close(logits[n], ref[n], rtol=1e-5, atol=1e-5, msg=n)
+
+SHIPPED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'segnb', 'configs')
+
+@pytest.mark.parametrize('name', ['segformer/segformer_mit-b0_512x512_160k_ade20k',
+                                  'twins/twins_pcpvt-s_uperhead_8x4_512x512_160k_ade20k',
+                                  'twins/twins_svt-s_fpn_fpnhead_8x4_512x512_80k_ade20k'])
+def test_shipped_config_is_mmsegs(name):
+    "The config segnb ships resolves to mmseg's: the same model, optimizer, LR schedule, runner and batch size."
+    ours = Config.fromfile(os.path.join(SHIPPED, name + '.py'), import_custom_modules=False)
+    theirs = Config.fromfile(os.path.join(ROOT, name + '.py'), import_custom_modules=False)
+    for key in ('model', 'optimizer', 'lr_config', 'runner'): assert ours[key] == theirs[key], key
+    assert ours.data.samples_per_gpu == theirs.data.samples_per_gpu
+    with torch.device('meta'): build_segmentor(_bn(dict(ours.model, pretrained=None)))
