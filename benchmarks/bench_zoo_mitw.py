@@ -1,0 +1,102 @@
+"""SegFormer and Twins inference speed and memory: segnb against mmsegmentation 0.30, one representative config each.
+
+Speed: the method of bench_zoo.py (the same models and weights on both sides, one process, alternating calls, median
+of `--reps` after a warm-up, share of identical predicted pixels). Memory: for each side, fresh processes that build
+the model and run one inference; the peak RSS (ru_maxrss) and the peak's growth over the RSS after the build (the
+inference's own working memory), medians of `--mem-reps` processes. The machine is shared: compare the ratios of one
+run, not seconds.
+
+    SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo_mitw.py                  # every family, 512x512
+    SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo_mitw.py --families segformer --size 256 --reps 3
+"""
+import argparse, json, os, resource, statistics, subprocess, sys, warnings
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_models import alternate, batch, infer, python_for
+from bench_zoo import build_pair, model_cfg
+
+FAMILIES = {   # family: segnb config under segnb/configs (mmseg has a config of the same name)
+    'segformer': 'segformer/segformer_mit-b0_512x512_160k_ade20k.py',
+    'twins-pcpvt': 'twins/twins_pcpvt-s_uperhead_8x4_512x512_160k_ade20k.py',
+    'twins-svt': 'twins/twins_svt-s_fpn_fpnhead_8x4_512x512_80k_ade20k.py',
+}
+
+
+def _rss_mib():
+    "The current resident set size, MiB."
+    with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2 ** 20
+
+
+def mem_worker(family, impl, size, threads):
+    "In a fresh process: build only `impl`'s model of `family`, run one inference; print the peak RSS and its growth."
+    import torch
+    torch.set_num_threads(threads)
+    cfg = model_cfg(FAMILIES[family])
+    if impl == 'segnb':
+        from segnb.models.segmentors.encoder_decoder import build_segmentor
+        model = build_segmentor(cfg).eval()
+    else:
+        from bench_models import _stub_mmcv_ext
+        _stub_mmcv_ext()
+        from mmcv import ConfigDict
+        from mmseg.models import build_segmentor
+        model = build_segmentor(ConfigDict(cfg)).eval()
+    data = batch(1, size)
+    import gc; gc.collect()
+    before = _rss_mib()
+    peak0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    infer(model, data)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(dict(peak=peak, growth=peak - max(before, peak0) if peak > peak0 else 0.)))
+
+
+def run(args):
+    "The speed table, in this process (the venv's python), then the memory table from fresh processes."
+    import torch
+    torch.set_num_threads(args.threads)
+    print(f'fp32, batch 1, {args.size}x{args.size}, {args.threads} threads, median of {args.reps}; shared machine: noisy')
+    print(f'{"family":12s} {"segnb s":>8s} {"mmseg s":>8s} {"ratio":>6s} {"same px":>8s}')
+    data = batch(1, args.size)
+    for family in (args.families if args.reps else []):
+        models, preds = build_pair(model_cfg(FAMILIES[family])), {}
+        med = alternate(models, lambda n: preds.__setitem__(n, infer(models[n], data)), args.reps)
+        same = float((preds['segnb'][0] == preds['mmseg'][0]).mean())
+        print(f'{family:12s} {med["segnb"]:8.3f} {med["mmseg"]:8.3f} {med["segnb"] / med["mmseg"]:6.2f} {same:8.2%}',
+              flush=True)
+        del models
+    if args.mem_reps == 0: return
+    print(f'\npeak RSS of build + one inference (MiB) and its growth during the inference, median of {args.mem_reps} processes')
+    print(f'{"family":12s} {"segnb":>7s} {"mmseg":>7s} {"ratio":>6s} {"segnb +":>8s} {"mmseg +":>8s} {"ratio":>6s}')
+    for family in args.families:
+        res = {'segnb': [], 'mmseg': []}
+        for _ in range(args.mem_reps):
+            for impl in res:
+                out = subprocess.run([sys.executable, os.path.abspath(__file__), '--mem-worker', family, impl,
+                                      '--size', str(args.size), '--threads', str(args.threads)],
+                                     capture_output=True, text=True, check=True).stdout
+                res[impl].append(json.loads(out.strip().splitlines()[-1]))
+        med = {i: {k: statistics.median(r[k] for r in v) for k in ('peak', 'growth')} for i, v in res.items()}
+        s, m = med['segnb'], med['mmseg']
+        print(f'{family:12s} {s["peak"]:7.0f} {m["peak"]:7.0f} {s["peak"] / m["peak"]:6.2f} {s["growth"]:8.0f} '
+              f'{m["growth"]:8.0f} {s["growth"] / max(m["growth"], 1e-9):6.2f}', flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--families', nargs='+', default=list(FAMILIES), choices=list(FAMILIES))
+    ap.add_argument('--size', type=int, default=512)
+    ap.add_argument('--reps', type=int, default=5, help='timed rounds after one warm-up round (0: no speed table)')
+    ap.add_argument('--mem-reps', type=int, default=3, help='fresh processes per side for the memory table (0: none)')
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--in-venv', action='store_true', help=argparse.SUPPRESS)
+    ap.add_argument('--mem-worker', nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    warnings.filterwarnings('ignore')
+    if args.mem_worker: return mem_worker(*args.mem_worker, args.size, args.threads)
+    if args.in_venv: return run(args)
+    venv = os.environ.get('SEGNB_MMSEG_VENV')
+    if not venv: sys.exit('bench_zoo_mitw.py compares with mmseg: set SEGNB_MMSEG_VENV to a venv with mmsegmentation==0.30.0')
+    py, env = python_for('mm0', venv)
+    subprocess.run([py, os.path.abspath(__file__), '--in-venv'] + sys.argv[1:], env=env, check=True)
+
+
+if __name__ == '__main__': main()
