@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['MixFFN', 'EfficientMultiheadAttention', 'TransformerEncoderLayer', 'MixVisionTransformer']
 
-# %% ../../../nbs/87a_models.backbones.mit.ipynb #6bc0858b
+# %% ../../../nbs/87a_models.backbones.mit.ipynb #56678197
 import math
 import torch
 import torch.nn as nn
@@ -16,7 +16,7 @@ from ..utils.layers import build_activation_layer, build_norm_layer, constant_in
 from ..utils.transformer import MultiheadAttention, build_dropout, nlc_to_nchw, nchw_to_nlc, trunc_normal_init
 from ..utils.embed import PatchEmbed
 
-# %% ../../../nbs/87a_models.backbones.mit.ipynb #9fe8eead
+# %% ../../../nbs/87a_models.backbones.mit.ipynb #6e57b1f6
 class MixFFN(nn.Module):
     "SegFormer's FFN on the token grid: 1x1 conv up, 3x3 depthwise conv (the position cue), act, 1x1 conv down; plus `identity`."
     def __init__(self, embed_dims, feedforward_channels, act_cfg=dict(type='GELU'), ffn_drop=0., dropout_layer=None,
@@ -34,7 +34,7 @@ class MixFFN(nn.Module):
         out = nchw_to_nlc(self.layers(nlc_to_nchw(x, hw_shape)))
         return (x if identity is None else identity) + self.dropout_layer(out)
 
-# %% ../../../nbs/87a_models.backbones.mit.ipynb #d8ebab72
+# %% ../../../nbs/87a_models.backbones.mit.ipynb #97dbdb23
 class EfficientMultiheadAttention(MultiheadAttention):
     "Multi-head attention whose keys and values come from the map shrunk `sr_ratio` times by a strided conv (+ norm)."
     def __init__(self, embed_dims, num_heads, attn_drop=0., proj_drop=0., dropout_layer=None, init_cfg=None,
@@ -58,7 +58,7 @@ class EfficientMultiheadAttention(MultiheadAttention):
         if self.batch_first: out = out.transpose(0, 1)
         return (x if identity is None else identity) + self.dropout_layer(self.proj_drop(out))
 
-# %% ../../../nbs/87a_models.backbones.mit.ipynb #1f4c4fc7
+# %% ../../../nbs/87a_models.backbones.mit.ipynb #7cb0e26c
 class TransformerEncoderLayer(nn.Module):
     "One MiT block: `x + attn(norm1(x))`, then `x + ffn(norm2(x))`; `with_cp` recomputes it in backward to save memory."
     def __init__(self, embed_dims, num_heads, feedforward_channels, drop_rate=0., attn_drop_rate=0., drop_path_rate=0.,
@@ -82,7 +82,7 @@ class TransformerEncoderLayer(nn.Module):
         if self.with_cp and x.requires_grad: return cp.checkpoint(self._forward, x, hw_shape, use_reentrant=True)
         return self._forward(x, hw_shape)
 
-# %% ../../../nbs/87a_models.backbones.mit.ipynb #15189adb
+# %% ../../../nbs/87a_models.backbones.mit.ipynb #58e396b8
 def _mit_stage(in_channels, dims, i, num_layers, num_heads, patch_sizes, strides, sr_ratios, mlp_ratio, qkv_bias,
                drop_rate, attn_drop_rate, dpr, act_cfg, norm_cfg, with_cp):
     "Stage `i`: `[patch embedding, layers, norm]` with drop-path rates `dpr`."
@@ -101,7 +101,7 @@ def _check_mit_args(num_stages, out_indices, **lists):
     if max(out_indices) >= num_stages:
         raise ValueError(f'MixVisionTransformer: out_indices={tuple(out_indices)} must be < num_stages={num_stages}')
 
-# %% ../../../nbs/87a_models.backbones.mit.ipynb #94d00b53
+# %% ../../../nbs/87a_models.backbones.mit.ipynb #80d1fba3
 @MODELS.register_module()
 class MixVisionTransformer(nn.Module):
     "SegFormer's MiT encoder: four stages of overlapping patch embedding + efficient-attention layers; `[x_1/4, ..., x_1/32]`."
@@ -138,7 +138,7 @@ class MixVisionTransformer(nn.Module):
             if i in self.out_indices: outs.append(x)
         return outs
 
-# %% ../../../nbs/87a_models.backbones.mit.ipynb #53b685be
+# %% ../../../nbs/87a_models.backbones.mit.ipynb #9919b30f
 def _mit_default_init(module):
     "mmseg's MiT init for one module: trunc-normal linears, unit LayerNorms, N(0, 2/fan_out) convs."
     if isinstance(module, nn.Linear): trunc_normal_init(module, std=.02, bias=0.)

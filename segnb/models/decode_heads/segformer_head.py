@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['SegformerHead']
 
-# %% ../../../nbs/87b_models.decode_heads.segformer_head.ipynb #373e513d
+# %% ../../../nbs/87b_models.decode_heads.segformer_head.ipynb #67daeb45
 import torch
 import torch.nn as nn
 from ...registry import MODELS
 from ..utils.layers import ConvModule, resize
 from .decode_head import BaseDecodeHead
 
-# %% ../../../nbs/87b_models.decode_heads.segformer_head.ipynb #34b07e6d
+# %% ../../../nbs/87b_models.decode_heads.segformer_head.ipynb #63c1798e
 @MODELS.register_module()
 class SegformerHead(BaseDecodeHead):
     "All-MLP decoder: per input a 1x1 conv module, resize to the first input's size, concat, 1x1 fusion conv, classify."
