@@ -6,7 +6,7 @@
 __all__ = ['GlobalSubsampledAttention', 'GSAEncoderLayer', 'LocallyGroupedSelfAttention', 'LSAEncoderLayer',
            'ConditionalPositionEncoding', 'PCPVT', 'SVT']
 
-# %% ../../../nbs/87c_models.backbones.twins.ipynb #7b95781a
+# %% ../../../nbs/87c_models.backbones.twins.ipynb #d8a429e6
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -16,7 +16,7 @@ from ..utils.transformer import FFN, build_dropout
 from ..utils.embed import PatchEmbed
 from .mit import EfficientMultiheadAttention, _mit_default_init, _load_pretrained
 
-# %% ../../../nbs/87c_models.backbones.twins.ipynb #d06263d1
+# %% ../../../nbs/87c_models.backbones.twins.ipynb #14cc979e
 class GlobalSubsampledAttention(EfficientMultiheadAttention):
     "Twins' GSA: attention over keys/values from the map shrunk `sr_ratio` times (MiT's efficient attention)."
     def __init__(self, embed_dims, num_heads, attn_drop=0., proj_drop=0., dropout_layer=None, batch_first=True,
@@ -25,7 +25,7 @@ class GlobalSubsampledAttention(EfficientMultiheadAttention):
                          batch_first=batch_first, qkv_bias=qkv_bias, norm_cfg=norm_cfg, sr_ratio=sr_ratio,
                          init_cfg=init_cfg)
 
-# %% ../../../nbs/87c_models.backbones.twins.ipynb #d144a521
+# %% ../../../nbs/87c_models.backbones.twins.ipynb #c3207881
 def _twins_ffn(embed_dims, feedforward_channels, num_fcs, drop_rate, drop_path_rate, act_cfg):
     "mmcv's FFN without the residual (the layer adds it), with its own DropPath."
     return FFN(embed_dims=embed_dims, feedforward_channels=feedforward_channels, num_fcs=num_fcs, ffn_drop=drop_rate,
@@ -51,7 +51,7 @@ class GSAEncoderLayer(nn.Module):
         x = x + self.drop_path(self.attn(self.norm1(x), hw_shape, identity=0.))
         return x + self.ffn_drop_path(self.ffn(self.norm2(x)))
 
-# %% ../../../nbs/87c_models.backbones.twins.ipynb #dffdb979
+# %% ../../../nbs/87c_models.backbones.twins.ipynb #0555d29a
 def _lsa_mask(hp, wp, ws, pad_r, pad_b, device):
     "mmseg's additive window mask (-1000 between real and padded tokens) `[1, windows, 1, ws², ws²]`; None when it is all zero."
     if pad_r == 0 or pad_b == 0: return None   # mmseg's `[-0:]` slices mark every token, so nothing is masked
@@ -90,7 +90,7 @@ class LocallyGroupedSelfAttention(nn.Module):
         out = out.transpose(2, 3).reshape(b, gh, gw, ws, ws, c).transpose(2, 3).reshape(b, hp, wp, c)[:, :h, :w]
         return self.proj_drop(self.proj(out.reshape(b, n, c)))
 
-# %% ../../../nbs/87c_models.backbones.twins.ipynb #94c4e69c
+# %% ../../../nbs/87c_models.backbones.twins.ipynb #6ce68a92
 class LSAEncoderLayer(nn.Module):
     "Pre-norm layer: `x + attn(norm1(x))` with locally-grouped attention, then `x + ffn(norm2(x))`."
     def __init__(self, embed_dims, num_heads, feedforward_channels, drop_rate=0., attn_drop_rate=0., drop_path_rate=0.,
@@ -108,7 +108,7 @@ class LSAEncoderLayer(nn.Module):
         x = x + self.drop_path(self.attn(self.norm1(x), hw_shape))
         return x + self.ffn_drop_path(self.ffn(self.norm2(x)))
 
-# %% ../../../nbs/87c_models.backbones.twins.ipynb #86e2f646
+# %% ../../../nbs/87c_models.backbones.twins.ipynb #0dac67e7
 class ConditionalPositionEncoding(nn.Module):
     "CPE: tokens + 3x3 depthwise conv of their map (stride 1), or just the conv (stride > 1)."
     def __init__(self, in_channels, embed_dims=768, stride=1, init_cfg=None):
@@ -121,7 +121,7 @@ class ConditionalPositionEncoding(nn.Module):
         out = self.proj(feat) + feat if self.stride == 1 else self.proj(feat)
         return out.flatten(2).transpose(1, 2)
 
-# %% ../../../nbs/87c_models.backbones.twins.ipynb #5f249b81
+# %% ../../../nbs/87c_models.backbones.twins.ipynb #2b891f29
 def _check_twins_args(name, n, **lists):
     "Every per-stage list needs one entry per stage."
     for key, v in lists.items():
@@ -182,7 +182,7 @@ class PCPVT(nn.Module):
             if i in self.out_indices: outputs.append(x)
         return tuple(outputs)
 
-# %% ../../../nbs/87c_models.backbones.twins.ipynb #9a8d6c59
+# %% ../../../nbs/87c_models.backbones.twins.ipynb #2dd7500d
 @MODELS.register_module()
 class SVT(PCPVT):
     "Twins-SVT: PCPVT with the even-numbered layers of each stage locally-grouped (windowed) attention."
