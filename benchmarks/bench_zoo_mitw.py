@@ -1,7 +1,8 @@
 """SegFormer and Twins inference speed and memory: segnb against mmsegmentation 0.30, one representative config each.
 
 Speed: the method of bench_zoo.py (the same models and weights on both sides, one process, alternating calls, median
-of `--reps` after a warm-up, share of identical predicted pixels). Memory: for each side, fresh processes that build
+of `--reps` after a warm-up, share of identical predicted pixels), in wall seconds and in CPU seconds of the process
+(all threads; less disturbed than wall time when other work shares the cores). Memory: for each side, fresh processes that build
 the model and run one inference; the peak RSS (ru_maxrss) and the peak's growth over the RSS after the build (the
 inference's own working memory), medians of `--mem-reps` processes. The machine is shared: compare the ratios of one
 run, not seconds.
@@ -9,9 +10,9 @@ run, not seconds.
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo_mitw.py                  # every family, 512x512
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo_mitw.py --families segformer --size 256 --reps 3
 """
-import argparse, json, os, resource, statistics, subprocess, sys, warnings
+import argparse, json, os, resource, statistics, subprocess, sys, time, warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_models import alternate, batch, infer, python_for
+from bench_models import batch, infer, python_for
 from bench_zoo import build_pair, model_cfg
 
 FAMILIES = {   # family: segnb config under segnb/configs (mmseg has a config of the same name)
@@ -19,6 +20,18 @@ FAMILIES = {   # family: segnb config under segnb/configs (mmseg has a config of
     'twins-pcpvt': 'twins/twins_pcpvt-s_uperhead_8x4_512x512_160k_ade20k.py',
     'twins-svt': 'twins/twins_svt-s_fpn_fpnhead_8x4_512x512_80k_ade20k.py',
 }
+
+
+def alternate_wall_and_cpu(models, fn, reps, warmup=1):
+    "Run `fn(name)` for every model in turn, `warmup + reps` rounds: medians of wall seconds and of this process's"
+    " CPU seconds (all threads), which a loaded machine disturbs less than wall time."
+    wall, cpu = {n: [] for n in models}, {n: [] for n in models}
+    for r in range(warmup + reps):
+        for n in models:
+            t, c = time.perf_counter(), time.process_time()
+            fn(n)
+            if r >= warmup: wall[n].append(time.perf_counter() - t); cpu[n].append(time.process_time() - c)
+    return ({n: statistics.median(v) for n, v in wall.items()}, {n: statistics.median(v) for n, v in cpu.items()})
 
 
 def _rss_mib():
@@ -54,14 +67,15 @@ def run(args):
     import torch
     torch.set_num_threads(args.threads)
     print(f'fp32, batch 1, {args.size}x{args.size}, {args.threads} threads, median of {args.reps}; shared machine: noisy')
-    print(f'{"family":12s} {"segnb s":>8s} {"mmseg s":>8s} {"ratio":>6s} {"same px":>8s}')
+    print(f'{"family":12s} {"segnb s":>8s} {"mmseg s":>8s} {"ratio":>6s} {"segnb cpu":>9s} {"mmseg cpu":>9s} {"ratio":>6s} '
+          f'{"same px":>8s}')
     data = batch(1, args.size)
     for family in (args.families if args.reps else []):
         models, preds = build_pair(model_cfg(FAMILIES[family])), {}
-        med = alternate(models, lambda n: preds.__setitem__(n, infer(models[n], data)), args.reps)
+        wall, cpu = alternate_wall_and_cpu(models, lambda n: preds.__setitem__(n, infer(models[n], data)), args.reps)
         same = float((preds['segnb'][0] == preds['mmseg'][0]).mean())
-        print(f'{family:12s} {med["segnb"]:8.3f} {med["mmseg"]:8.3f} {med["segnb"] / med["mmseg"]:6.2f} {same:8.2%}',
-              flush=True)
+        print(f'{family:12s} {wall["segnb"]:8.3f} {wall["mmseg"]:8.3f} {wall["segnb"] / wall["mmseg"]:6.2f} '
+              f'{cpu["segnb"]:9.3f} {cpu["mmseg"]:9.3f} {cpu["segnb"] / cpu["mmseg"]:6.2f} {same:8.2%}', flush=True)
         del models
     if args.mem_reps == 0: return
     print(f'\npeak RSS of build + one inference (MiB) and its growth during the inference, median of {args.mem_reps} processes')
