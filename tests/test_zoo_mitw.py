@@ -152,3 +152,26 @@ def test_shipped_config_is_mmsegs(name):
     for key in ('model', 'optimizer', 'lr_config', 'runner'): assert ours[key] == theirs[key], key
     assert ours.data.samples_per_gpu == theirs.data.samples_per_gpu
     with torch.device('meta'): build_segmentor(_bn(dict(ours.model, pretrained=None)))
+
+@pytest.mark.parametrize('with_cp', [False, True])
+def test_mit_train_mode_gradients_match_mmseg(with_cp):
+    "Train mode (dropout and drop-path off, so deterministic), with and without checkpointing: MiT's input gradient"
+    " and one weight gradient equal mmseg's."
+    from segnb.registry import MODELS
+    cfg = dict(type='MixVisionTransformer', embed_dims=8, num_heads=[1, 2, 2, 4], num_layers=[1, 2, 1, 1], with_cp=with_cp)
+    torch.manual_seed(0)
+    net = MODELS.build(cfg).train()
+    net.init_weights()
+    x = torch.randn(1, 3, 32, 32, requires_grad=True)
+    sum(o.square().mean() for o in net(x)).backward()
+    ref = run_mmseg('''
+from mmseg.models import build_backbone
+m = build_backbone(inp['cfg']).train()
+m.load_state_dict(inp['sd'], strict=True)
+x = inp['x'].clone().requires_grad_(True)
+sum(o.square().mean() for o in m(x)).backward()
+out['gx'] = x.grad
+out['gw'] = m.layers[1][1][0].attn.attn.in_proj_weight.grad
+''', cfg=cfg, sd=net.state_dict(), x=x.detach())
+    torch.testing.assert_close(x.grad, ref['gx'], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(net.layers[1][1][0].attn.attn.in_proj_weight.grad, ref['gw'], rtol=1e-5, atol=1e-6)
