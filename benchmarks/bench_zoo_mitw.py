@@ -3,14 +3,14 @@
 Speed: the method of bench_zoo.py (the same models and weights on both sides, one process, alternating calls, median
 of `--reps` after a warm-up, share of identical predicted pixels), in wall seconds and in CPU seconds of the process
 (all threads; less disturbed than wall time when other work shares the cores). Memory: for each side, fresh processes that build
-the model and run one inference; the peak RSS (ru_maxrss) and the peak's growth over the RSS after the build (the
+the model and run one inference; the peak RSS (VmHWM) and the peak's growth over the RSS after the build (the
 inference's own working memory), medians of `--mem-reps` processes. The machine is shared: compare the ratios of one
 run, not seconds.
 
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo_mitw.py                  # every family, 512x512
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo_mitw.py --families segformer --size 256 --reps 3
 """
-import argparse, json, os, resource, statistics, subprocess, sys, time, warnings
+import argparse, json, os, statistics, subprocess, sys, time, warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_models import batch, infer, python_for
 from bench_zoo import build_pair, model_cfg
@@ -34,9 +34,12 @@ def alternate_wall_and_cpu(models, fn, reps, warmup=1):
     return ({n: statistics.median(v) for n, v in wall.items()}, {n: statistics.median(v) for n, v in cpu.items()})
 
 
-def _rss_mib():
-    "The current resident set size, MiB."
-    with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2 ** 20
+def _status_mib(field):
+    "A memory field of /proc/self/status (VmRSS: now, VmHWM: peak of this program image), MiB. Unlike ru_maxrss,"
+    " VmHWM starts afresh at exec, so a worker does not inherit the benchmark process's peak."
+    with open('/proc/self/status') as f:
+        line = next(l for l in f if l.startswith(field + ':'))
+    return int(line.split()[1]) / 1024
 
 
 def mem_worker(family, impl, size, threads):
@@ -55,11 +58,10 @@ def mem_worker(family, impl, size, threads):
         model = build_segmentor(ConfigDict(cfg)).eval()
     data = batch(1, size)
     import gc; gc.collect()
-    before = _rss_mib()
-    peak0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = _status_mib('VmRSS')
     infer(model, data)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(dict(peak=peak, growth=peak - max(before, peak0) if peak > peak0 else 0.)))
+    peak = _status_mib('VmHWM')
+    print(json.dumps(dict(peak=peak, growth=peak - before)))
 
 
 def run(args):
