@@ -9,6 +9,22 @@ run, not seconds.
 
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo_mitw.py                  # every family, 512x512
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo_mitw.py --families segformer --size 256 --reps 3
+
+Measured 2026-12-07 on the shared 2-core machine (load average ~20: wall times are mostly waiting; the CPU-time
+ratio is the steadier one), 512x512, batch 1, 2 threads, median of 5, every predicted pixel identical:
+
+    family       segnb s  mmseg s  ratio  segnb cpu  mmseg cpu  ratio
+    segformer      7.494    7.573   0.99      1.795      1.879   0.96
+    twins-pcpvt   31.722   32.724   0.97      7.006      7.972   0.88
+    twins-svt     30.381   30.803   0.99      5.703      5.823   0.98
+
+An earlier wall-only run under the same load gave 1.40, 0.93, 0.98 (single runs at this load swing by 2x).
+Peak RSS of build + one inference (MiB; median of 3 fresh processes) and its growth during the inference:
+
+    family       segnb  mmseg  ratio  segnb +  mmseg +  ratio
+    segformer      968   1183   0.82      429      435   0.99
+    twins-pcpvt   1188   1444   0.82      456      504   0.91
+    twins-svt     1063   1283   0.83      431      438   0.98
 """
 import argparse, json, os, statistics, subprocess, sys, time, warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
