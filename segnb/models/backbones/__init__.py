@@ -12,5 +12,6 @@ from .mobilenet_v3 import *
 from .fast_scnn import FastSCNN as FastSCNN, LearningToDownsample as LearningToDownsample, GlobalFeatureExtractor as GlobalFeatureExtractor   # not its FeatureFusionModule: bisenetv1 keeps the name
 from .cgnet import *
 from .erfnet import *
+from .vit import *
 from .mit import MixFFN as MixFFN, EfficientMultiheadAttention as EfficientMultiheadAttention, MixVisionTransformer as MixVisionTransformer   # not its TransformerEncoderLayer: ViT's keeps the name
 from .twins import PCPVT as PCPVT, SVT as SVT, GlobalSubsampledAttention as GlobalSubsampledAttention, LocallyGroupedSelfAttention as LocallyGroupedSelfAttention, ConditionalPositionEncoding as ConditionalPositionEncoding, GSAEncoderLayer as GSAEncoderLayer, LSAEncoderLayer as LSAEncoderLayer
