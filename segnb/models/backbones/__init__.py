@@ -12,9 +12,8 @@ from .mobilenet_v3 import *
 from .fast_scnn import FastSCNN as FastSCNN, LearningToDownsample as LearningToDownsample, GlobalFeatureExtractor as GlobalFeatureExtractor   # not its FeatureFusionModule: bisenetv1 keeps the name
 from .cgnet import *
 from .erfnet import *
-<<<<<<< HEAD
 from .vit import *
-=======
 from .convnext import *
 from .poolformer import PoolFormer as PoolFormer, PoolFormerBlock as PoolFormerBlock, Pooling as Pooling, basic_blocks as basic_blocks   # not its PatchEmbed and Mlp: mmseg's transformer bricks keep those names
->>>>>>> mmcls
+from .mit import MixFFN as MixFFN, EfficientMultiheadAttention as EfficientMultiheadAttention, MixVisionTransformer as MixVisionTransformer   # not its TransformerEncoderLayer: ViT's keeps the name
+from .twins import PCPVT as PCPVT, SVT as SVT, GlobalSubsampledAttention as GlobalSubsampledAttention, LocallyGroupedSelfAttention as LocallyGroupedSelfAttention, ConditionalPositionEncoding as ConditionalPositionEncoding, GSAEncoderLayer as GSAEncoderLayer, LSAEncoderLayer as LSAEncoderLayer

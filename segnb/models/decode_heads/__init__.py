@@ -21,3 +21,4 @@ from .point_head import *
 from .sep_fcn_head import *
 from .setr_up_head import *
 from .setr_mla_head import *
+from .segformer_head import *
