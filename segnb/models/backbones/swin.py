@@ -199,7 +199,7 @@ class SwinTransformer(nn.Module):
             rows, cols = (s // patch_size for s in _pair(pretrain_img_size))
             self.absolute_pos_embed = nn.Parameter(torch.zeros((1, rows * cols, embed_dims)))
         self.drop_after_pos = nn.Dropout(p=drop_rate)
-        dpr = [r.item() for r in torch.linspace(0, drop_path_rate, sum(depths))]
+        dpr = [r.item() for r in torch.linspace(0, drop_path_rate, sum(depths), device='cpu')]   # cpu: builds on the meta device too
         self.stages, c = nn.ModuleList(), embed_dims
         for i, depth in enumerate(depths):
             down = PatchMerging(c, 2 * c, stride=strides[i + 1], norm_cfg=norm_cfg if patch_norm else None) if i < len(depths) - 1 else None
