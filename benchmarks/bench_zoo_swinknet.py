@@ -51,22 +51,26 @@ def run(args):
     import torch
     torch.set_num_threads(args.threads)
     print(f'fp32, batch 1, {args.size}x{args.size}, {args.threads} threads, median of {args.reps}; shared machine: noisy')
-    print(f'{"family":6s} {"segnb s":>8s} {"mmseg s":>8s} {"ratio":>6s} {"same px":>8s} {"segnb MiB":>10s} {"mmseg MiB":>10s} {"ratio":>6s}')
+    print('MiB: peak RSS of build + one inference in a fresh process; +inf: its growth during the inference')
+    print(f'{"family":6s} {"segnb s":>8s} {"mmseg s":>8s} {"ratio":>6s} {"same px":>8s} {"segnb MiB":>10s} {"mmseg MiB":>10s} '
+          f'{"ratio":>6s} {"segnb +inf":>10s} {"mmseg +inf":>10s}')
     data = batch(1, args.size)
     for family in args.families:
         models, preds = build_pair(cfg_of(family)), {}
         med = alternate(models, lambda n: preds.__setitem__(n, infer(models[n], data)), args.reps)
         same = float((preds['segnb'][0] == preds['mmseg'][0]).mean())
         del models
-        rss = {n: [] for n in ('segnb', 'mmseg')}
+        rss, grow = {n: [] for n in ('segnb', 'mmseg')}, {n: [] for n in ('segnb', 'mmseg')}
         for _ in range(args.rss_reps):
             for n in rss:
                 out = subprocess.run([sys.executable, os.path.abspath(__file__), '--rss-worker', family, n, '--size', str(args.size),
                                       '--threads', str(args.threads)], capture_output=True, text=True, check=True).stdout
-                rss[n].append(json.loads(out.strip().splitlines()[-1])['peak_mib'])
-        mem = {n: statistics.median(v) for n, v in rss.items()}
+                rec = json.loads(out.strip().splitlines()[-1])
+                rss[n].append(rec['peak_mib']); grow[n].append(rec['inference_mib'])
+        mem, inf = ({n: statistics.median(v) for n, v in d.items()} for d in (rss, grow))
         print(f'{family:6s} {med["segnb"]:8.3f} {med["mmseg"]:8.3f} {med["segnb"] / med["mmseg"]:6.2f} {same:8.2%} '
-              f'{mem["segnb"]:10.0f} {mem["mmseg"]:10.0f} {mem["segnb"] / mem["mmseg"]:6.2f}', flush=True)
+              f'{mem["segnb"]:10.0f} {mem["mmseg"]:10.0f} {mem["segnb"] / mem["mmseg"]:6.2f} {inf["segnb"]:10.0f} {inf["mmseg"]:10.0f}',
+              flush=True)
 
 
 def main():

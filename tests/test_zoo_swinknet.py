@@ -244,3 +244,29 @@ def test_shipped_configs_build():
         cfg = Config.fromfile(os.path.join(root, name + '.py'))
         with torch.device('meta'): model = build_segmentor(_bn(dict(cfg.model)))
         assert type(model.backbone).__name__ in ('SwinTransformer', 'ResNetV1c'), name
+
+@needs_ref
+def test_pretrained_checkpoint_with_other_window_loads_as_mmseg(tmp_path):
+    "A backbone checkpoint with 7x7 windows (prefix backbone.) loaded into a 12x12-window Swin: tables resized as mmseg does."
+    torch.manual_seed(0)
+    small = dict(type='SwinTransformer', embed_dims=32, depths=[2, 2, 2, 2], num_heads=[1, 2, 4, 8])
+    src = MODELS.build(dict(small, window_size=7))
+    _randomize(src)
+    ckpt = str(tmp_path / 'swin7.pth')
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in src.state_dict().items()}}, ckpt)
+    cfg = dict(small, window_size=12, init_cfg=dict(type='Pretrained', checkpoint=ckpt))
+    ours = MODELS.build(cfg)
+    ours.init_weights()
+    ref = run_mmseg('''
+from mmseg.models import build_backbone
+b = build_backbone(inp['cfg'])
+b.init_weights()
+out['sd'] = b.state_dict()
+''', cfg=cfg)
+    sd = ours.state_dict()
+    assert list(sd) == list(ref['sd'])
+    for k, v in sd.items():
+        if k.endswith('relative_position_index'): continue          # both keep their own (the checkpoint's does not fit)
+        torch.testing.assert_close(v, ref['sd'][k], rtol=1e-6, atol=1e-6, msg=k)
+    k = 'stages.1.blocks.1.attn.w_msa.relative_position_bias_table'
+    assert sd[k].shape == (23 * 23, 2) and not torch.equal(sd[k], torch.zeros_like(sd[k]))
