@@ -2,13 +2,14 @@
 
 The method of bench_zoo.py for the two shipped representative configs (swin: UPerNet + Swin-T; knet: K-Net s3 on an
 FCN + ResNet-50-D8): same models and weights on both sides, one process, alternating calls, median of `--reps` after
-a warm-up, share of identical predicted pixels. Peak memory: one fresh process per model (build + one inference),
-alternating segnb/mmseg, `ru_maxrss`, median of `--rss-reps`. The machine is shared: compare the ratios of one run.
+a warm-up, share of identical predicted pixels. Peak memory: one fresh process per model (build, then one inference
+with the peak reset just before it through /proc/self/clear_refs, so it is the inference's peak RSS: weights plus
+activations, not the imports'), alternating segnb/mmseg, median of `--rss-reps`. Linux only. The machine is shared: compare the ratios of one run.
 
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo_swinknet.py                 # both families, 512x512
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo_swinknet.py --families swin --size 256 --reps 3
 """
-import argparse, json, os, resource, statistics, subprocess, sys, warnings
+import argparse, json, os, statistics, subprocess, sys, warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_models import _stub_mmcv_ext, alternate, batch, infer, python_for
 from bench_zoo import build_pair, model_cfg
@@ -40,10 +41,17 @@ def rss_worker(family, impl, size, threads):
         from mmseg.models import build_segmentor
         model = build_segmentor(ConfigDict(cfg))
     model.eval()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    infer(model, batch(1, size))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    data = batch(1, size)
+    with open('/proc/self/clear_refs', 'w') as f: f.write('5')     # Linux: reset the peak (VmHWM) to the current RSS
+    before = _status_kib('VmRSS')
+    infer(model, data)
+    peak = _status_kib('VmHWM')
     print(json.dumps(dict(peak_mib=peak / 1024, inference_mib=(peak - before) / 1024)))
+
+
+def _status_kib(field):
+    "A memory field of /proc/self/status, in KiB."
+    with open('/proc/self/status') as f: return next(int(l.split()[1]) for l in f if l.startswith(field + ':'))
 
 
 def run(args):
@@ -51,7 +59,7 @@ def run(args):
     import torch
     torch.set_num_threads(args.threads)
     print(f'fp32, batch 1, {args.size}x{args.size}, {args.threads} threads, median of {args.reps}; shared machine: noisy')
-    print('MiB: peak RSS of build + one inference in a fresh process; +inf: its growth during the inference')
+    print('MiB: peak RSS during one inference in a fresh process (weights + activations); +inf: its growth over the RSS before it')
     print(f'{"family":6s} {"segnb s":>8s} {"mmseg s":>8s} {"ratio":>6s} {"same px":>8s} {"segnb MiB":>10s} {"mmseg MiB":>10s} '
           f'{"ratio":>6s} {"segnb +inf":>10s} {"mmseg +inf":>10s}')
     data = batch(1, args.size)
