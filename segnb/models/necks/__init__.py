@@ -2,3 +2,5 @@
 from .ic_neck import *
 from .fpn import *
 from .jpu import *
+from .multilevel_neck import *
+from .mla_neck import *
