@@ -165,17 +165,23 @@ with torch.no_grad(): out['y'] = b(inp['x'])
 KNET_FCN = 'knet/knet_s3_fcn_r50-d8_8x2_512x512_adamw_80k_ade20k'
 KNET_UPER = 'knet/knet_s3_upernet_r50-d8_8x2_512x512_adamw_80k_ade20k'
 
+KNET_REL = 5e-4
+# K-Net's three rounds amplify float rounding about tenfold each (its masks reach 30-200 with these random weights).
+# With mmcv's unfused attention segnb's K-Net was bit-exact to mmseg (one thread); segnb's MultiheadAttention now asks
+# nn.MultiheadAttention for no weights (its fused path, within 1e-7 per call), so the logits are compared to KNET_REL
+# of their largest magnitude and the losses to a relative KNET_REL.
+
 @needs_ref
 def test_knet_fcn_matches_mmseg():
     "K-Net on an FCN generate head: keys, eval logits, the four stages' losses (.s0-.s3) and the auxiliary FCN loss."
-    losses, diff = check_against_mmseg(_model_cfg(KNET_FCN))
+    losses, diff = check_against_mmseg(_model_cfg(KNET_FCN), rel=KNET_REL)
     assert {f'decode.loss_ce.s{i}' for i in range(4)} | {'aux.loss_ce'} <= set(losses)
     print('knet fcn max logit diff', diff)
 
 @needs_ref
 def test_knet_upernet_matches_mmseg():
     "K-Net on a UPerNet generate head (multiple_select inputs)."
-    losses, diff = check_against_mmseg(_model_cfg(KNET_UPER))
+    losses, diff = check_against_mmseg(_model_cfg(KNET_UPER), rel=KNET_REL)
     assert {f'decode.loss_ce.s{i}' for i in range(4)} | {'aux.loss_ce'} <= set(losses)
     print('knet upernet max logit diff', diff)
 
@@ -183,12 +189,10 @@ def test_knet_upernet_matches_mmseg():
 def test_knet_swin_matches_mmseg():
     """K-Net + UPerNet on Swin-T (two blocks per stage): the two families together.
 
-    Swin's fused attention differs from mmseg's explicit softmax by float rounding (features within ~3e-6), and the
-    three kernel-update rounds amplify that about tenfold per round (masks reach ~200 with these random weights; with
-    mmseg's own features segnb's K-Net is bit-exact, see the FCN/UPerNet tests). So the logits are compared to 2e-4 of
-    their largest magnitude, the losses to a relative 2e-4."""
+    Swin's fused attention differs from mmseg's explicit softmax by float rounding (features within ~3e-6), which
+    the kernel-update rounds amplify (see KNET_REL)."""
     losses, diff = check_against_mmseg(_model_cfg('knet/knet_s3_upernet_swin-t_8x2_512x512_adamw_80k_ade20k',
-                                                  backbone=dict(depths=[2, 2, 2, 2])), rel=2e-4)
+                                                  backbone=dict(depths=[2, 2, 2, 2])), rel=KNET_REL)
     print('knet swin-t max logit diff', diff)
 
 @needs_ref
