@@ -22,3 +22,4 @@ from .sep_fcn_head import *
 from .setr_up_head import *
 from .setr_mla_head import *
 from .segformer_head import *
+from .knet_head import *
