@@ -165,6 +165,15 @@ def test_problems_stale_and_missing():
     assert len(probs) == 3 and probs[0].startswith('cell 0: stored output differs')
     assert probs[1].startswith('cell 1: stored output differs') and probs[2].startswith('cell 1: shows nothing')
 
+def test_stream_chunks_are_one_text():
+    "A kernel splits a cell's stdout into chunks by timing: one chunk or two, the same text."
+    one = _cell('f()', [_stream('a\nb\n')])
+    two = _cell('f()', [_stream('a\n'), _stream('b\n')])
+    import nbformat
+    one, two = nbformat.from_dict(one), nbformat.from_dict(two)
+    assert nbo.cell_text(one) == nbo.cell_text(two)
+    assert nbo.cell_text(_cell('f()', [_stream('a\n'), _stream('b\n', 'stderr')])) != nbo.cell_text(one)
+
 def test_small_outputs_caps_text_and_keeps_png_only():
     import nbformat
     o = [nbformat.from_dict(_stream('\n'.join(map(str, range(500))))),
