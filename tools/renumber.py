@@ -34,7 +34,7 @@ CORE = [
     (40, ['apis', 'cli', 'widgets', 'vis_features', 'dashboard']),
 ]
 APPENDIX = [
-    (60, ['speedups', 'data.warp', 'data.sbd', 'dist', 'cli_tools', 'main']),
+    (60, ['speedups', 'data.warp', 'data.sbd', 'dist', 'cli_tools', 'main', 'crosswalk']),
     (80, []),   # the zoo: every notebook numbered 80-98 today keeps its name (`zoo`), in filename order
     (99, ['all']),
 ]
