@@ -128,6 +128,7 @@ def test_apply_on_scratch_repo(tmp_path):
 # ---------------------------------------------------------------- tools/notebook_outputs.py
 _spec2 = importlib.util.spec_from_file_location('notebook_outputs', ROOT/'tools'/'notebook_outputs.py')
 nbo = importlib.util.module_from_spec(_spec2); _spec2.loader.exec_module(nbo)
+import sys; sys.modules.setdefault('notebook_outputs', nbo)   # its process pool pickles functions by module name
 
 def _cell(src, outputs=()):
     import nbformat
@@ -164,6 +165,15 @@ def test_problems_stale_and_missing():
     assert len(probs) == 3 and probs[0].startswith('cell 0: stored output differs')
     assert probs[1].startswith('cell 1: stored output differs') and probs[2].startswith('cell 1: shows nothing')
 
+def test_stream_chunks_are_one_text():
+    "A kernel splits a cell's stdout into chunks by timing: one chunk or two, the same text."
+    one = _cell('f()', [_stream('a\nb\n')])
+    two = _cell('f()', [_stream('a\n'), _stream('b\n')])
+    import nbformat
+    one, two = nbformat.from_dict(one), nbformat.from_dict(two)
+    assert nbo.cell_text(one) == nbo.cell_text(two)
+    assert nbo.cell_text(_cell('f()', [_stream('a\n'), _stream('b\n', 'stderr')])) != nbo.cell_text(one)
+
 def test_small_outputs_caps_text_and_keeps_png_only():
     import nbformat
     o = [nbformat.from_dict(_stream('\n'.join(map(str, range(500))))),
@@ -177,6 +187,26 @@ def test_small_outputs_caps_text_and_keeps_png_only():
 def test_select_by_regex():
     assert [p.name for p in nbo.select(['^20_'])] == ['20_evaluation.ipynb']
     with pytest.raises(SystemExit, match="no notebook in .* matches 'nope'"): nbo.select(['nope'])
+
+def test_check_fails_on_a_stale_notebook_and_passes_once_refreshed(tmp_path, capsys):
+    "End to end, in a real kernel: stale text and a silent display cell fail `check`; `refresh` fixes both; timings never count."
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[
+        _cell('print(6 * 7)', [_stream('41\n')]),                                        # stale: the code prints 42 now
+        _cell('6 * 7'),                                                                  # shows 42, stores nothing
+        _cell("import time\nt = time.time()\nprint(f'took {time.time() - t:.3f} s')", [_stream('took 5.000 s\n')])])
+    path = tmp_path/'00_tiny.ipynb'
+    nbformat.write(nb, str(path))
+    assert nbo.run('check', [path], workers=1) == 1
+    out = capsys.readouterr().out
+    print(out)
+    assert 'FAIL 00_tiny.ipynb' in out and "cell 0: stored output differs" in out and "'[stdout] 42'" in out
+    assert 'cell 1: shows nothing' in out and 'cell 2' not in out
+    assert nbo.run('refresh', [path], workers=1) == 0
+    stored = nbformat.read(str(path), as_version=4)
+    assert stored.cells[0].outputs[0].text == '42\n' and stored.cells[1].outputs[0].data['text/plain'] == '42'
+    assert nbo.run('check', [path], workers=1) == 0
+    assert 'ok   00_tiny.ipynb' in capsys.readouterr().out
 
 TRAIN_IN_A_NOTEBOOK = '''
 import sys, tempfile

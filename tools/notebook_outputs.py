@@ -127,10 +127,15 @@ def normalize(text):
 
 def cell_text(cell):
     "The text a reader sees under a cell: streams, text/plain results, errors."
-    parts = []
+    parts, last = [], None   # consecutive chunks of one stream are one text: where a kernel splits them is timing
     for o in cell.get('outputs', []):
-        if o['output_type'] == 'stream': parts.append(f"[{o['name']}] " + o['text'])
-        elif o['output_type'] in ('display_data', 'execute_result'):
+        if o['output_type'] == 'stream':
+            text = ''.join(o['text']) if isinstance(o['text'], list) else o['text']
+            if last == o['name']: parts[-1] += text
+            else: parts.append(f"[{o['name']}] " + text)
+            last = o['name']; continue
+        last = None
+        if o['output_type'] in ('display_data', 'execute_result'):
             t = o['data'].get('text/plain', '')
             parts.append(''.join(t) if isinstance(t, list) else t)
         elif o['output_type'] == 'error': parts.append(f"{o['ename']}: {o['evalue']}")
