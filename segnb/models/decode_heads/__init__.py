@@ -19,3 +19,4 @@ from .fpn_head import *
 from .lraspp_head import *
 from .point_head import *
 from .sep_fcn_head import *
+from .dpt_head import *

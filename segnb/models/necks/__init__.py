@@ -2,3 +2,4 @@
 from .ic_neck import *
 from .fpn import *
 from .jpu import *
+from .featurepyramid import *
