@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['MODELS', 'BACKBONES', 'NECKS', 'HEADS', 'LOSSES', 'SEGMENTORS', 'CONV_LAYERS', 'NORM_LAYERS', 'ACTIVATION_LAYERS',
-           'PIXEL_SAMPLERS', 'DATASETS', 'PIPELINES', 'HOOKS', 'RUNNERS', 'OPTIMIZERS', 'Registry', 'ReadableKeyError',
-           'error_text', 'accepted_keywords', 'build_from_cfg']
+           'PIXEL_SAMPLERS', 'DATASETS', 'PIPELINES', 'HOOKS', 'RUNNERS', 'OPTIMIZERS', 'DROPOUT_LAYERS', 'ATTENTION',
+           'FEEDFORWARD_NETWORK', 'TRANSFORMER_LAYER', 'Registry', 'ReadableKeyError', 'error_text',
+           'accepted_keywords', 'build_from_cfg']
 
 # %% ../nbs/00_registry.ipynb #050145f2
 import difflib, inspect, re, warnings
@@ -192,3 +193,8 @@ PIPELINES = Registry('pipeline', scope='segnb')
 HOOKS = Registry('hook', scope='segnb')
 RUNNERS = Registry('runner', scope='segnb')
 OPTIMIZERS = Registry('optimizer', scope='segnb')
+# mmcv's transformer bricks (segnb.models.utils.transformer) build from these, as mmcv.cnn.bricks.registry does
+DROPOUT_LAYERS = Registry('drop out layers', scope='segnb')
+ATTENTION = Registry('attention', scope='segnb')
+FEEDFORWARD_NETWORK = Registry('feed-forward Network', scope='segnb')
+TRANSFORMER_LAYER = Registry('transformerLayer', scope='segnb')

@@ -5,7 +5,8 @@
 import glob, os
 import pytest, torch
 from segnb.config import Config
-from segnb.registry import MODELS, NORM_LAYERS, ACTIVATION_LAYERS, CONV_LAYERS, PIXEL_SAMPLERS
+from segnb.registry import (MODELS, NORM_LAYERS, ACTIVATION_LAYERS, CONV_LAYERS, PIXEL_SAMPLERS, DROPOUT_LAYERS, ATTENTION,
+                            FEEDFORWARD_NETWORK, TRANSFORMER_LAYER)
 from segnb.models.segmentors.encoder_decoder import build_segmentor
 from segnb.models.utils.up_conv_block import UPSAMPLE_LAYERS
 from mmseg_venv import needs_mmseg, run_mmseg
@@ -13,7 +14,8 @@ from mmseg_venv import needs_mmseg, run_mmseg
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 needs_configs = pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')
 pytestmark = [pytest.mark.filterwarnings('ignore'), needs_configs]
-REGISTRIES = (MODELS, NORM_LAYERS, ACTIVATION_LAYERS, CONV_LAYERS, PIXEL_SAMPLERS, UPSAMPLE_LAYERS)
+REGISTRIES = (MODELS, NORM_LAYERS, ACTIVATION_LAYERS, CONV_LAYERS, PIXEL_SAMPLERS, UPSAMPLE_LAYERS, DROPOUT_LAYERS, ATTENTION,
+              FEEDFORWARD_NETWORK, TRANSFORMER_LAYER)
 SPOT = ['pspnet/pspnet_r50-d8_512x1024_40k_cityscapes', 'pspnet/pspnet_r18-d8_512x1024_80k_cityscapes',
         'pspnet/pspnet_r50b-d8_512x1024_80k_cityscapes', 'fcn/fcn_r50-d8_512x1024_40k_cityscapes',
         'deeplabv3/deeplabv3_r50-d8_512x1024_40k_cityscapes', 'deeplabv3plus/deeplabv3plus_r50-d8_512x1024_40k_cityscapes',

@@ -4,3 +4,5 @@ from .up_conv_block import *
 from .inverted_residual import *
 from .inverted_residual_v3 import *
 from .self_attention_block import *
+from .transformer import *
+from .embed import *
