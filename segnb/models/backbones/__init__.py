@@ -12,3 +12,4 @@ from .mobilenet_v3 import *
 from .fast_scnn import FastSCNN as FastSCNN, LearningToDownsample as LearningToDownsample, GlobalFeatureExtractor as GlobalFeatureExtractor   # not its FeatureFusionModule: bisenetv1 keeps the name
 from .cgnet import *
 from .erfnet import *
+from .beit import *
