@@ -102,3 +102,90 @@ def test_dpt_head_matches_mmseg(readout):
     cfg = dict(type='DPTHead', in_channels=(16, 16, 16, 16), channels=8, embed_dims=16, post_process_channels=[4, 8, 16, 32],
                num_classes=5, readout_type=readout, input_transform='multiple_select', in_index=(0, 1, 2, 3), norm_cfg=BN)
     check_module(cfg, [[torch.randn(2, 16, 4, 4), torch.randn(2, 16)] for _ in range(4)])
+
+def _small_beit(name, **backbone):
+    "A BEiT/MAE + Feature2Pyramid + UPerHead config at 64x64: 4 layers of 32 channels."
+    return _model_cfg(name, backbone=dict(img_size=(64, 64), embed_dims=32, num_layers=4, num_heads=2,
+                                          out_indices=(0, 1, 2, 3), **backbone),
+                      neck=dict(embed_dim=32), decode_head=dict(in_channels=[32] * 4, channels=16),
+                      auxiliary_head=dict(in_channels=32, channels=8))
+
+def test_upernet_beit_matches_mmseg():
+    "BEiT + Feature2Pyramid + UPerHead + FCN auxiliary head: keys, logits, losses (decode and aux)."
+    diff, losses = check_against_mmseg(_small_beit('beit/upernet_beit-base_8x2_640x640_160k_ade20k'))
+    assert {'decode.loss_ce', 'aux.loss_ce'} <= set(losses)
+
+def test_beit_without_qv_bias_and_with_final_norm_matches_mmseg():
+    check_against_mmseg(_small_beit('beit/upernet_beit-large_fp16_8x1_640x640_160k_ade20k', qv_bias=False,
+                                    final_norm=True, patch_norm=True, init_values=1e-6))
+
+_MMSEG_RESIZE = '''
+import importlib, os, sys
+beit_module = importlib.import_module('mmseg.models.backbones.beit')
+for extra in filter(None, os.environ.get('SEGNB_SCIPY_SITE', '').split(os.pathsep)): sys.path.append(extra)
+try:
+    from scipy.interpolate import RectBivariateSpline
+    def spline(x, z, x_new):   # interp2d(kind='cubic') on a grid, as SciPy's transition guide states
+        return RectBivariateSpline(x, x, z.T, kx=3, ky=3, s=0)(x_new, x_new).T
+    out['interpolator'] = 'scipy'
+except ImportError:
+    import numpy as np
+    def spline(x, z, x_new):   # FITPACK's s=0 bicubic: tensor product of not-a-knot cubic splines, clamped
+        x = np.asarray(x, float); n, h = len(x), np.diff(x)
+        A, B = np.zeros((n, n)), np.zeros((n, n))
+        for i in range(1, n - 1):
+            A[i, i - 1:i + 2] = h[i - 1], 2 * (h[i - 1] + h[i]), h[i]
+            B[i, i - 1:i + 2] = 6 / h[i - 1], -6 / h[i - 1] - 6 / h[i], 6 / h[i]
+        A[0, :3], A[-1, -3:] = (h[1], -h[0] - h[1], h[0]), (h[-1], -h[-2] - h[-1], h[-2])
+        M = np.linalg.solve(A, B)
+        def basis(t):
+            t = min(max(t, x[0]), x[-1]); i = min(max(np.searchsorted(x, t, side='right') - 1, 0), n - 2)
+            a, b = x[i + 1] - t, t - x[i]
+            row = (a ** 3 / (6 * h[i]) - a * h[i] / 6) * M[i] + (b ** 3 / (6 * h[i]) - b * h[i] / 6) * M[i + 1]
+            row[i] += a / h[i]; row[i + 1] += b / h[i]
+            return row
+        W = np.stack([basis(t) for t in x_new])
+        return W @ z @ W.T
+    out['interpolator'] = 'numpy'
+class _Interp2d:
+    def __init__(self, x, y, z, kind):
+        assert kind == 'cubic' and list(x) == list(y)
+        self.x, self.z = x, z
+    def __call__(self, dx, dy): return spline(self.x, self.z, dx)
+beit_module.interpolate = type('interpolate', (), {'interp2d': _Interp2d})
+from mmseg.models.backbones import BEiT
+m = BEiT(**inp['cfg'])
+out['sd'] = m.resize_rel_pos_embed(dict(state_dict=dict(inp['ckpt'])))
+'''
+
+@pytest.mark.parametrize('src,dst', [(64, 128), (224, 640), (128, 64)])
+def test_rel_pos_bias_resize_matches_mmseg(src, dst):
+    "A checkpoint of a BEiT at `src` pixels loaded into one at `dst`: every table resized as mmseg's (SciPy interp2d)."
+    torch.manual_seed(0)
+    kw = dict(embed_dims=16, num_layers=2, num_heads=2)
+    ckpt = MODELS.build(dict(type='BEiT', img_size=src, **kw)).state_dict()
+    for k in ckpt:
+        if 'relative_position_bias_table' in k: ckpt[k] = torch.randn(ckpt[k].shape).cumsum(0)
+    model = MODELS.build(dict(type='BEiT', img_size=dst, **kw))
+    ours = model.resize_rel_pos_embed(dict(state_dict=dict(ckpt)))
+    ref = run_mmseg(_MMSEG_RESIZE, cfg=dict(img_size=dst, **kw), ckpt=ckpt)
+    assert list(ours) == list(ref['sd']) and not any('relative_position_index' in k for k in ours)
+    for k in ours: torch.testing.assert_close(ours[k], ref['sd'][k], rtol=1e-5, atol=1e-5, msg=k)
+    assert model.load_state_dict(ours, strict=False).missing_keys == [k for k in model.state_dict() if 'relative_position_index' in k]
+
+def test_upernet_mae_matches_mmseg():
+    "MAE (absolute pos_embed, qkv biases) + Feature2Pyramid + UPerHead + FCN auxiliary head."
+    _, losses = check_against_mmseg(_small_beit('mae/upernet_mae-base_fp16_8x2_512x512_160k_ade20k'))
+    assert {'decode.loss_ce', 'aux.loss_ce'} <= set(losses)
+
+def test_mae_abs_pos_embed_resize_matches_mmseg():
+    torch.manual_seed(0)
+    kw = dict(embed_dims=16, num_layers=1, num_heads=2)
+    ckpt = {'pos_embed': torch.randn(1, 14 * 14 + 1, 16)}
+    ours = MODELS.build(dict(type='MAE', img_size=512, **kw)).resize_abs_pos_embed(dict(ckpt))
+    ref = run_mmseg('''
+from mmseg.models.backbones import MAE
+out['sd'] = MAE(**inp['cfg']).resize_abs_pos_embed(dict(inp['ckpt']))
+''', cfg=dict(img_size=512, **kw), ckpt=ckpt)
+    assert ours['pos_embed'].shape == (1, 32 * 32 + 1, 16)
+    torch.testing.assert_close(ours['pos_embed'], ref['sd']['pos_embed'], rtol=1e-5, atol=1e-5)

@@ -13,3 +13,4 @@ from .fast_scnn import FastSCNN as FastSCNN, LearningToDownsample as LearningToD
 from .cgnet import *
 from .erfnet import *
 from .beit import *
+from .mae import *
