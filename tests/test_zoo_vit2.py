@@ -189,3 +189,35 @@ out['sd'] = MAE(**inp['cfg']).resize_abs_pos_embed(dict(inp['ckpt']))
 ''', cfg=dict(img_size=512, **kw), ckpt=ckpt)
     assert ours['pos_embed'].shape == (1, 32 * 32 + 1, 16)
     torch.testing.assert_close(ours['pos_embed'], ref['sd']['pos_embed'], rtol=1e-5, atol=1e-5)
+
+FOLDERS = {'beit': 4, 'mae': 2, 'segmenter': 5, 'dpt': 1}   # mmseg 0.30's leaf configs per folder
+
+@pytest.mark.parametrize('folder', list(FOLDERS))
+def test_every_config_of_the_folder_has_mmsegs_keys_and_shapes(folder):
+    "Every mmseg config under configs/FOLDER builds in segnb (meta device) with mmseg's state_dict keys and shapes."
+    names = sorted(os.path.relpath(f, ROOT)[:-3] for f in glob.glob(f'{ROOT}/{folder}/*.py'))
+    assert len(names) == FOLDERS[folder], names
+    cfgs = {n: _model_cfg(n) for n in names}
+    ref = run_mmseg('''
+from mmcv import ConfigDict
+from mmseg.models import build_segmentor
+_linspace = torch.linspace   # mmseg calls .item() on torch.linspace's values: keep those on the CPU
+torch.linspace = lambda *a, **k: _linspace(*a, **{**k, 'device': 'cpu'})
+for n, cfg in inp['cfgs'].items():
+    with torch.device('meta'): out[n] = {k: tuple(v.shape) for k, v in build_segmentor(ConfigDict(cfg)).state_dict().items()}
+''', cfgs=cfgs)
+    for n, cfg in cfgs.items():
+        with torch.device('meta'): ours = {k: tuple(v.shape) for k, v in build_segmentor(cfg).state_dict().items()}
+        assert list(ours) == list(ref[n]), (n, set(ours) ^ set(ref[n]))
+        assert ours == ref[n], n
+
+SHIPPED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'segnb', 'configs')
+
+@pytest.mark.parametrize('name', ['beit/upernet_beit-base_8x2_640x640_160k_ade20k', 'mae/upernet_mae-base_fp16_8x2_512x512_160k_ade20k',
+                                  'segmenter/segmenter_vit-t_mask_8x1_512x512_160k_ade20k', 'dpt/dpt_vit-b16_512x512_160k_ade20k'])
+def test_shipped_config_is_mmsegs(name):
+    "The config segnb ships gives mmseg's model, optimizer, schedule and test mode."
+    ours = Config.fromfile(os.path.join(SHIPPED, name + '.py')).to_dict()
+    theirs = Config.fromfile(os.path.join(ROOT, name + '.py'), import_custom_modules=False).to_dict()
+    for key in ('model', 'optimizer', 'lr_config', 'data', 'runner', 'evaluation'):
+        assert ours.get(key) == theirs.get(key), key
