@@ -221,3 +221,27 @@ def test_shipped_config_is_mmsegs(name):
     theirs = Config.fromfile(os.path.join(ROOT, name + '.py'), import_custom_modules=False).to_dict()
     for key in ('model', 'optimizer', 'lr_config', 'data', 'runner', 'evaluation'):
         assert ours.get(key) == theirs.get(key), key
+
+def _small_vit(name, **changes):
+    "A ViT config at 64x64: 3 layers of 32 channels (2 heads)."
+    return _model_cfg(name, **_merge(dict(backbone=dict(img_size=(64, 64), embed_dims=32, num_layers=3, num_heads=2)), changes))
+
+def test_segmenter_mask_matches_mmseg():
+    "ViT + SegmenterMaskTransformerHead (class tokens, no conv_seg): keys, logits, loss."
+    cfg = _small_vit('segmenter/segmenter_vit-t_mask_8x1_512x512_160k_ade20k',
+                     decode_head=dict(in_channels=32, channels=32, embed_dims=32, num_heads=2, num_classes=150),
+                     test_cfg=dict(mode='whole'))
+    diff, losses = check_against_mmseg(cfg)
+    assert set(losses) == {'decode.loss_ce', 'decode.acc_seg'}
+
+def test_segmenter_linear_matches_mmseg():
+    "The linear baseline: ViT + FCNHead with num_convs=0 (a 1x1 classifier on the tokens)."
+    cfg = _small_vit('segmenter/segmenter_vit-s_linear_8x1_512x512_160k_ade20k',
+                     decode_head=dict(in_channels=32, channels=32), test_cfg=dict(mode='whole'))
+    check_against_mmseg(cfg)
+
+def test_dpt_matches_mmseg():
+    "ViT with output_cls_token + DPTHead (project readout): keys, logits, loss."
+    cfg = _small_vit('dpt/dpt_vit-b16_512x512_160k_ade20k', backbone=dict(num_layers=4, out_indices=(0, 1, 2, 3)),
+                     decode_head=dict(in_channels=(32,) * 4, channels=16, embed_dims=32, post_process_channels=[8, 16, 32, 32]))
+    check_against_mmseg(cfg)

@@ -20,3 +20,4 @@ from .lraspp_head import *
 from .point_head import *
 from .sep_fcn_head import *
 from .dpt_head import *
+from .segmenter_mask_head import *
