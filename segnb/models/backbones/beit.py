@@ -6,7 +6,7 @@
 __all__ = ['relative_position_index', 'BEiTAttention', 'BEiTTransformerEncoderLayer', 'BEiT', 'geometric_offsets',
            'cubic_spline_matrix', 'resize_rel_pos_bias_table']
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #7f325677
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #75735e95
 import math, warnings
 import torch
 import torch.nn as nn
@@ -18,7 +18,7 @@ from ..utils.embed import PatchEmbed
 from ...checkpoint import _load_checkpoint, load_state_dict
 from fastcore.basics import patch
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #727b36a6
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #75380c1d
 def relative_position_index(window_size):
     "`[Wh*Ww+1, Wh*Ww+1]` table rows: patch pairs by their (dy, dx) offset, then class->patch, patch->class, class->class."
     wh, ww = window_size
@@ -30,7 +30,7 @@ def relative_position_index(window_size):
     index[0, :], index[:, 0], index[0, 0] = n_offsets, n_offsets + 1, n_offsets + 2
     return index
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #adb9795d
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #192ef3d7
 class BEiTAttention(nn.Module):
     "Multi-head self-attention with a learned relative position bias per head (mmseg's `BEiTAttention`)."
     def __init__(self, embed_dims, num_heads, window_size, bias='qv_bias', qk_scale=None, attn_drop_rate=0.,
@@ -56,7 +56,7 @@ class BEiTAttention(nn.Module):
         n = self.relative_position_index.shape[0]
         return self.relative_position_bias_table[self.relative_position_index.view(-1)].view(n, n, -1).permute(2, 0, 1)
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #0892cf34
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #644c90d6
 @patch
 def qkv_heads(self: BEiTAttention, x):
     "q, k, v as `[B, heads, N, head_dims]` each (k without bias under 'qv_bias')."
@@ -85,7 +85,7 @@ def forward(self: BEiTAttention, x):
                                        dropout_p=self.attn_drop.p if self.training else 0., scale=self.scale)
     return self.proj_drop(self.proj(x.transpose(1, 2).reshape(B, N, C)))
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #67d65611
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #a200a361
 class BEiTTransformerEncoderLayer(nn.Module):
     "Pre-norm transformer layer with BEiT attention and layer scale (`gamma_1`, `gamma_2`), as mmseg's."
     attn_cls = BEiTAttention
@@ -118,7 +118,7 @@ class BEiTTransformerEncoderLayer(nn.Module):
         x = x + self.drop_path(self.gamma_1 * self.attn(self.norm1(x)))
         return x + self.drop_path(self.gamma_2 * self.ffn(self.norm2(x)))
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #92991579
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #b8817ade
 def _img_size(img_size):
     if isinstance(img_size, int): return (img_size, img_size)
     if isinstance(img_size, (tuple, list)) and len(img_size) == 1: return (img_size[0], img_size[0])
@@ -140,7 +140,7 @@ def _resolve_pretrained(pretrained, init_cfg):
     if pretrained is not None: raise TypeError(f'pretrained must be a str or None, got {pretrained!r}')
     return init_cfg
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #dbf71eda
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #d3682ea7
 @MODELS.register_module()
 class BEiT(nn.Module):
     "BEiT backbone (mmseg 0.30): patch embedding, class token, layers with relative position bias and layer scale."
@@ -201,7 +201,7 @@ class BEiT(nn.Module):
                 if isinstance(m, nn.LayerNorm): m.eval()
         return self
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #05181096
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #51dc8915
 def geometric_offsets(src_size, dst_size):
     "The source table's offsets placed on BEiT's geometric progression, whose last term reaches `dst_size // 2`."
     left, right, half = 1.01, 1.5, src_size // 2
@@ -213,7 +213,7 @@ def geometric_offsets(src_size, dst_size):
     for i in range(half): dis.append(cur); cur += q ** (i + 1)
     return [-d for d in reversed(dis)] + [0] + dis
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #ef6a127b
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #bcd7b310
 def cubic_spline_matrix(x, x_new):
     "`W` with `W @ y` = the not-a-knot cubic spline through `(x, y)` at `x_new` (clamped to `x`'s range), float64."
     x = torch.as_tensor(x, dtype=torch.float64)
@@ -232,7 +232,7 @@ def cubic_spline_matrix(x, x_new):
     W[rows, i] = a / hi; W[rows, i + 1] = b / hi
     return W + (a ** 3 / (6 * hi) - a * hi / 6)[:, None] * M[i] + (b ** 3 / (6 * hi) - b * hi / 6)[:, None] * M[i + 1]
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #86a53c22
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #0c23c622
 def resize_rel_pos_bias_table(table, dst_num_pos, num_extra_tokens=3):
     "A `[src_pos, heads]` table (offsets then the class token's entries) resized to `dst_num_pos` rows, as BEiT's."
     src_size = int((table.shape[0] - num_extra_tokens) ** 0.5)
@@ -245,7 +245,7 @@ def resize_rel_pos_bias_table(table, dst_num_pos, num_extra_tokens=3):
     new = torch.einsum('ai,ijh,bj->abh', W, grids, W).reshape(-1, table.shape[1]).float().to(table)
     return torch.cat((new, extra), dim=0)
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #f171529f
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #06e881b9
 @patch
 def resize_rel_pos_embed(self: BEiT, checkpoint):
     "mmseg's: drop `relative_position_index` buffers, resize every `relative_position_bias_table` to this model's."
@@ -262,7 +262,7 @@ def resize_rel_pos_embed(self: BEiT, checkpoint):
             state_dict[key] = resize_rel_pos_bias_table(state_dict[key], dst_num_pos, extra)
     return state_dict
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #b8772000
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #a5579a39
 def _linear_init(m):
     "Truncated-normal (std .02) Linear weights, zero biases; unit LayerNorms."
     if isinstance(m, nn.Linear):
@@ -282,13 +282,18 @@ def _jax_init(model):
         elif isinstance(m, nn.Conv2d): kaiming_init(m, mode='fan_in', bias=0.)
         elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm)): constant_init(m, 1.0, bias=0.)
 
+def _own_index(model, state_dict):
+    "`state_dict` with the model's own `relative_position_index` buffers (computed from its grid; the resize drops the checkpoint's)."
+    state_dict.update({k: v for k, v in model.state_dict().items() if 'relative_position_index' in k})
+    return state_dict
+
 @patch
 def init_weights(self: BEiT):
     "mmseg's init, or `init_cfg`'s checkpoint with its relative position tables resized to this model."
     self.apply(_linear_init)
     if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
         checkpoint = _load_checkpoint(self.init_cfg['checkpoint'], map_location='cpu')
-        return load_state_dict(self, self.resize_rel_pos_embed(checkpoint), strict=False)
+        return load_state_dict(self, _own_index(self, self.resize_rel_pos_embed(checkpoint)), strict=False)
     if self.init_cfg is not None:
         raise ValueError(f'BEiT supports init_cfg=None or dict(type="Pretrained", checkpoint=...), got {self.init_cfg!r}')
     _jax_init(self)

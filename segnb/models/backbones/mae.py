@@ -5,17 +5,17 @@
 # %% auto #0
 __all__ = ['MAEAttention', 'MAETransformerEncoderLayer', 'MAE']
 
-# %% ../../../nbs/86b_models.backbones.mae.ipynb #f01e5457
+# %% ../../../nbs/86b_models.backbones.mae.ipynb #a0da3888
 import math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from ...registry import MODELS
-from .beit import BEiT, BEiTAttention, BEiTTransformerEncoderLayer, _linear_init, _jax_init
+from .beit import BEiT, BEiTAttention, BEiTTransformerEncoderLayer, _linear_init, _jax_init, _own_index
 from ...checkpoint import _load_checkpoint, load_state_dict
 from fastcore.basics import patch
 
-# %% ../../../nbs/86b_models.backbones.mae.ipynb #ae731b99
+# %% ../../../nbs/86b_models.backbones.mae.ipynb #4c66dd96
 class MAEAttention(BEiTAttention):
     "`BEiTAttention` whose relative position table stays at zero at init (MAE was pretrained without one)."
     def init_weights(self): pass
@@ -24,7 +24,7 @@ class MAETransformerEncoderLayer(BEiTTransformerEncoderLayer):
     "`BEiTTransformerEncoderLayer` with `MAEAttention`."
     attn_cls = MAEAttention
 
-# %% ../../../nbs/86b_models.backbones.mae.ipynb #5de7ea68
+# %% ../../../nbs/86b_models.backbones.mae.ipynb #133f3d82
 @MODELS.register_module()
 class MAE(BEiT):
     "MAE backbone (mmseg 0.30): BEiT's layers with qkv biases, plus an absolute position embedding."
@@ -52,7 +52,7 @@ class MAE(BEiT):
                              f'({self.patch_shape[0]}x{self.patch_shape[1]}); set img_size to the size of the images the model sees')
         return x + self.pos_embed, hw_shape
 
-# %% ../../../nbs/86b_models.backbones.mae.ipynb #2cfc503c
+# %% ../../../nbs/86b_models.backbones.mae.ipynb #70f89cc8
 @patch
 def fix_init_weight(self: MAE):
     "Divide each layer's `attn.proj` and last FFN weights by sqrt(2 * layer number), as BEiT's pretraining code."
@@ -79,7 +79,7 @@ def init_weights(self: MAE):
     self.fix_init_weight()
     if isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained':
         checkpoint = _load_checkpoint(self.init_cfg['checkpoint'], map_location='cpu')
-        state_dict = self.resize_abs_pos_embed(self.resize_rel_pos_embed(checkpoint))
+        state_dict = self.resize_abs_pos_embed(_own_index(self, self.resize_rel_pos_embed(checkpoint)))
         return load_state_dict(self, state_dict, strict=False)
     if self.init_cfg is not None:
         raise ValueError(f'MAE supports init_cfg=None or dict(type="Pretrained", checkpoint=...), got {self.init_cfg!r}')
