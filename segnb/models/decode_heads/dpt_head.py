@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['ReassembleBlocks', 'PreActResidualConvUnit', 'FeatureFusionBlock', 'DPTHead']
 
-# %% ../../../nbs/86e_models.decode_heads.dpt_head.ipynb #9bf73272
+# %% ../../../nbs/86e_models.decode_heads.dpt_head.ipynb #2ffe140e
 import math
 import torch
 import torch.nn as nn
@@ -13,7 +13,7 @@ from ...registry import MODELS
 from ..utils.layers import ConvModule, build_activation_layer, resize
 from .decode_head import BaseDecodeHead, check_channels
 
-# %% ../../../nbs/86e_models.decode_heads.dpt_head.ipynb #50f9b069
+# %% ../../../nbs/86e_models.decode_heads.dpt_head.ipynb #e9ed8f02
 _READOUTS = ('ignore', 'add', 'project')
 
 def _resize_layers(c):
@@ -51,7 +51,7 @@ class ReassembleBlocks(nn.Module):
                              'VisionTransformer with output_cls_token=True')
         return [self.resize_layers[i](self.projects[i](self.readout(i, x, cls))) for i, (x, cls) in enumerate(inputs)]
 
-# %% ../../../nbs/86e_models.decode_heads.dpt_head.ipynb #f92c9fbf
+# %% ../../../nbs/86e_models.decode_heads.dpt_head.ipynb #e58800e9
 class PreActResidualConvUnit(nn.Module):
     "`x + conv2(conv1(x))`, each conv module in pre-activation order (act, conv, norm)."
     def __init__(self, in_channels, act_cfg, norm_cfg, stride=1, dilation=1):
@@ -64,7 +64,7 @@ class PreActResidualConvUnit(nn.Module):
 
     def forward(self, inputs): return self.conv2(self.conv1(inputs)) + inputs
 
-# %% ../../../nbs/86e_models.decode_heads.dpt_head.ipynb #a0cd376d
+# %% ../../../nbs/86e_models.decode_heads.dpt_head.ipynb #ecf815d2
 class FeatureFusionBlock(nn.Module):
     "Add the finer map (after a residual unit), refine, upsample 2x, 1x1-project: one step of DPT's decoder."
     def __init__(self, in_channels, act_cfg, norm_cfg, expand=False, align_corners=True):
@@ -84,7 +84,7 @@ class FeatureFusionBlock(nn.Module):
         x = resize(self.res_conv_unit2(x), scale_factor=2, mode='bilinear', align_corners=self.align_corners)
         return self.project(x)
 
-# %% ../../../nbs/86e_models.decode_heads.dpt_head.ipynb #aaaee442
+# %% ../../../nbs/86e_models.decode_heads.dpt_head.ipynb #386e1486
 @MODELS.register_module()
 class DPTHead(BaseDecodeHead):
     "DPT's decoder: reassemble four ViT depths into a 1/4..1/32 pyramid, fuse coarse-to-fine, classify at 1/2 of the input."
