@@ -7,14 +7,15 @@ dropped, the median of `--reps` rounds, and the share of identical predicted pix
 to `--size` (BEiT's relative position tables and MAE's position embedding fit one patch grid; mmseg's configs reach
 that size by slide inference) and `test_cfg` to whole-image mode.
 
-Memory: for each implementation, a fresh process (both libraries imported in both) builds the model, notes its
-resident memory, runs one inference and reports how far the peak RSS rose above it (`--mem`). The machine is shared:
+Memory (`--mem`): for each implementation, a fresh process builds only its model, resets the kernel's peak-RSS mark
+(/proc/self/clear_refs), runs one inference and reports how far the peak RSS (VmHWM) rose above the resident memory
+before it; the median of `--mem-reps` processes per side. The machine is shared:
 compare the ratios of one run, not seconds across runs.
 
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo_vit2.py --size 256 --reps 5
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo_vit2.py --families beit --size 256 --mem
 """
-import argparse, json, os, resource, subprocess, sys, warnings
+import argparse, json, os, statistics, subprocess, sys, warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_models import alternate, batch, infer, python_for
 from bench_zoo import build_pair, model_cfg as shipped_model
@@ -46,34 +47,48 @@ def run(args):
         print(f'{family:10s} {med["segnb"]:8.3f} {med["mmseg"]:8.3f} {med["segnb"] / med["mmseg"]:6.2f} {same:8.2%}', flush=True)
 
 
-def _rss_mib():
-    with open('/proc/self/statm') as f: return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2 ** 20
+def _status_mib(field):
+    "`VmRSS` or `VmHWM` (peak) of this process from /proc/self/status, in MiB."
+    with open('/proc/self/status') as f:
+        return next(int(l.split()[1]) for l in f if l.startswith(field + ':')) / 1024
 
 
 def mem_worker(args):
-    "Peak RSS rise (MiB) of one inference, for one implementation, in this fresh process."
+    "Peak RSS rise (MiB) of one inference above the built model, for one implementation, in this fresh process."
     import gc, torch
     torch.set_num_threads(args.threads)
-    models = build_pair(model_cfg(args.families[0], args.size))
-    model = models[args.mem_worker]; del models; gc.collect()
+    cfg = model_cfg(args.families[0], args.size)
+    if args.mem_worker == 'segnb':
+        from segnb.models.segmentors.encoder_decoder import build_segmentor
+        model = build_segmentor(cfg).eval()
+    else:
+        from bench_models import _stub_mmcv_ext
+        _stub_mmcv_ext()
+        from mmcv import ConfigDict
+        from mmseg.models import build_segmentor
+        model = build_segmentor(ConfigDict(cfg)).eval()
     data = batch(1, args.size)
-    before = max(_rss_mib(), 0)
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    gc.collect()
+    with open('/proc/self/clear_refs', 'w') as f: f.write('5')      # reset the peak (VmHWM) to the current RSS
+    before = _status_mib('VmRSS')
     infer(model, data)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(dict(rise=peak - before, peak_before=peak_before, peak=peak)))
+    print(json.dumps(dict(rise=_status_mib('VmHWM') - before)))
 
 
 def run_mem(args, py, env):
-    print(f'peak RSS rise of one inference above the built model, {args.size}x{args.size}, fresh process each')
+    print(f'peak RSS rise of one inference above the built model, {args.size}x{args.size}, '
+          f'median of {args.mem_reps} fresh processes per side')
     print(f'{"family":10s} {"segnb MiB":>10s} {"mmseg MiB":>10s} {"ratio":>6s}')
     for family in args.families:
-        rise = {}
-        for impl in ('segnb', 'mmseg'):
-            cmd = [py, os.path.abspath(__file__), '--in-venv', '--mem-worker', impl, '--families', family,
-                   '--size', str(args.size), '--threads', str(args.threads)]
-            rise[impl] = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])['rise']
-        print(f'{family:10s} {rise["segnb"]:10.1f} {rise["mmseg"]:10.1f} {rise["segnb"] / rise["mmseg"]:6.2f}', flush=True)
+        rise = {'segnb': [], 'mmseg': []}
+        for _ in range(args.mem_reps):
+            for impl in rise:
+                cmd = [py, os.path.abspath(__file__), '--in-venv', '--mem-worker', impl, '--families', family,
+                       '--size', str(args.size), '--threads', str(args.threads)]
+                out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+                rise[impl].append(json.loads(out.strip().splitlines()[-1])['rise'])
+        med = {k: statistics.median(v) for k, v in rise.items()}
+        print(f'{family:10s} {med["segnb"]:10.1f} {med["mmseg"]:10.1f} {med["segnb"] / med["mmseg"]:6.2f}', flush=True)
 
 
 def main():
@@ -83,6 +98,7 @@ def main():
     ap.add_argument('--reps', type=int, default=5, help='timed rounds after one warm-up round')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--mem', action='store_true', help='measure peak memory instead of speed')
+    ap.add_argument('--mem-reps', type=int, default=3, help='fresh processes per side for --mem')
     ap.add_argument('--in-venv', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--mem-worker', choices=['segnb', 'mmseg'], help=argparse.SUPPRESS)
     args = ap.parse_args()
