@@ -232,6 +232,15 @@ def _(tmp): return cli_message('frobnicate')
 @case('cli', '`--launcher mpi`')
 def _(tmp): return cli_message('train', TINY_CONFIG, '--launcher', 'mpi')
 
+@case('cli', '`--gpus 2` (mmseg 0.x deprecated it)')
+def _(tmp): return cli_message('train', TINY_CONFIG, '--gpus', '2')
+
+@case('cli', '`--gpu-ids 0 1` (mmseg 0.x deprecated it)')
+def _(tmp): return cli_message('train', TINY_CONFIG, '--gpu-ids', '0', '1')
+
+@case('cli', '`--options a=1 --cfg-options b=2` (both)')
+def _(tmp): return cli_message('train', TINY_CONFIG, '--options', 'a=1', '--cfg-options', 'b=2')
+
 @case('cli', '`--seed abc`')
 def _(tmp): return cli_message('train', TINY_CONFIG, '--seed', 'abc')
 

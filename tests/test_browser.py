@@ -1,15 +1,18 @@
 """End to end in a real browser: JupyterLab on 127.0.0.1, the Shapes tutorial in headless Chromium, Run All, every
 widget rendered, a slider moved and the picture changed; screenshots in tests/artifacts/.
 
-Skips when Debian's chromium is absent, except under CI (CI=true), where that is a failure."""
+Skips when Debian's chromium is absent, except under CI (CI=true), where that is a failure.
+With SEGNB_BROWSER_FULL_RUN=1 the tutorial runs as a reader runs it (IN_TEST unset: the full default training), for
+the README's dashboard picture (tools/readme_pictures.py)."""
 import json, os, re, secrets, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = '/usr/bin/chromium'
-NOTEBOOK = REPO / 'nbs' / '90_tutorial_shapes.ipynb'
+NOTEBOOK = REPO / 'nbs' / '00_tutorial_shapes.ipynb'
 ARTIFACTS = REPO / 'tests' / 'artifacts'
+FULL_RUN = os.environ.get('SEGNB_BROWSER_FULL_RUN') == '1'
 FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
          '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage']
 SETTINGS = {  # per-run user settings: no news, no update checks, every cell rendered (no windowing)
@@ -53,7 +56,7 @@ def lab(tmp_path):
     for name, value in SETTINGS.items():
         p = settings / name; p.parent.mkdir(parents=True, exist_ok=True); p.write_text(json.dumps(value))
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, IN_TEST='1', PYTHONPATH=f'{REPO}{os.pathsep}' + os.environ.get('PYTHONPATH', ''),
+    env = dict(os.environ, IN_TEST='' if FULL_RUN else '1', PYTHONPATH=f'{REPO}{os.pathsep}' + os.environ.get('PYTHONPATH', ''),
                JUPYTER_RUNTIME_DIR=str(tmp_path / 'runtime'), MPLBACKEND='module://matplotlib_inline.backend_inline')
     cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ip', '127.0.0.1', f'--port={port}', '--allow-root',
            f'--ServerApp.token={token}', f'--ServerApp.root_dir={root}', f'--LabApp.workspaces_dir={work}',
@@ -130,7 +133,7 @@ def _drive(page, lab):
     _run_all(page)
     try: _until(lambda: _started(page), 10, 'Run All to start a cell')
     except AssertionError: _run_all(page)          # the page sometimes gets its kernel late: retry once
-    _until(lambda: _all_ran(page), 300, 'every cell to run', step=1)
+    _until(lambda: _all_ran(page), 3600 if FULL_RUN else 300, 'every cell to run', step=1)
     text = page.inner_text('.jp-Notebook')
     assert 'Traceback' not in text, text[text.index('Traceback') - 500:][:3000]
     _until(lambda: 'Loading widget' not in page.inner_text('.jp-Notebook'), 30, 'widgets to finish loading')

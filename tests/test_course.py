@@ -7,8 +7,6 @@ ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location('renumber', ROOT/'tools'/'renumber.py')
 renumber = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(renumber)
 
-@pytest.mark.xfail(strict=True, reason='issue 11 is open: the notebooks are not yet renumbered into reading order '
-                   '(python tools/renumber.py --apply) and three notebook-level cycles remain; remove this mark then')
 def test_no_forward_references():
     """nbdev sorts notebooks by filename; a reader reads them in that order. Exempt: the opening tour
     (`renumber.TOURS`): it exports nothing and, like fastai's first lesson, trains the whole model before the
@@ -17,6 +15,37 @@ def test_no_forward_references():
     bad = renumber.forward_references()
     assert not bad, 'notebooks that use a module a later notebook exports:\n' + '\n'.join(
         f'  {user} uses {mod} ({exporter})' for user, mod, exporter in bad)
+
+def test_names_are_the_plan():
+    "The notebooks carry the names `tools/renumber.py` proposes: no cycle, nothing left to rename."
+    graph, paths, names = renumber.plan()
+    _, cycles, _ = renumber.proposed_order(graph, paths)
+    assert cycles == []
+    assert {s: p.name for s, p in paths.items() if p.name != names[s]} == {}
+
+def _course_links(text, prefix):
+    "Notebook names linked in the course section of README/index, in the order they appear (first mention)."
+    import re
+    section = text[text.index('## Reading it as a course'):text.index('In your own notebooks')]
+    seen = []
+    for name in re.findall(r'\]\(' + re.escape(prefix) + r'(\d\d[a-z]?_[\w.]+)\.ipynb\)', section):
+        if name not in seen: seen.append(name)
+    return seen
+
+def test_readme_and_index_list_every_lesson_in_order():
+    """README and index.ipynb name the two tracks and link every notebook outside the zoo (80-89), the core in
+    filename order; README is written by hand and must say what index.ipynb says."""
+    readme = (ROOT/'README.md').read_text()
+    index = ''.join(json.loads((ROOT/'nbs'/'index.ipynb').read_text())['cells'][1]['source'])
+    lessons = [p.stem for p in renumber.numbered_notebooks() if not 80 <= int(p.name[:2]) <= 89]
+    for text, prefix in ((readme, 'nbs/'), (index, '')):
+        assert '**The core course**' in text and '**The appendix**' in text
+        linked = _course_links(text, prefix)
+        assert sorted(linked) == sorted(lessons), set(linked) ^ set(lessons)
+        core = linked[:linked.index('45_cli') + 1]
+        assert core == sorted(core), core
+    assert readme.replace('](nbs/', '](').replace('](docs/', '](../docs/').replace('](data/', '](../data/').strip().endswith(
+        index.strip()), 'README.md and nbs/index.ipynb differ: keep them in step'
 
 def _nb(path, *cells):
     path.write_text(json.dumps({'cells': [{'cell_type': 'code', 'source': c, 'metadata': {}, 'outputs': [],
@@ -113,6 +142,7 @@ def test_normalize_masks_volatile_parts():
     assert nbo.normalize(a) == nbo.normalize(b)
     assert nbo.normalize('train:  50%|#####     | 2/4 [00:01<00:01]\rtrain: 100%|##########| 4/4') == '<progress>'
     assert nbo.normalize('mIoU 0.85') != nbo.normalize('mIoU 0.89')   # numbers that matter still count
+    assert nbo.normalize('Iter [2/10]\tlr: 1.000e-02') == 'Iter [2/10]\tlr: 1.000e-02'   # a ratio is no path
 
 def test_should_show():
     assert nbo.should_show(_cell('x = 1\nx'))
@@ -145,7 +175,7 @@ def test_small_outputs_caps_text_and_keeps_png_only():
     assert dict(s[1].data) == {'text/plain': 'train: 100%'}
 
 def test_select_by_regex():
-    assert [p.name for p in nbo.select(['^40_'])] == ['40_evaluation.ipynb']
+    assert [p.name for p in nbo.select(['^20_'])] == ['20_evaluation.ipynb']
     with pytest.raises(SystemExit, match="no notebook in .* matches 'nope'"): nbo.select(['nope'])
 
 TRAIN_IN_A_NOTEBOOK = '''

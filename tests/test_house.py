@@ -13,7 +13,7 @@ LAYERS = {
     1: ['models', 'data'],
     2: ['runner', 'dist'],
     3: ['apis', 'widgets', 'dashboard', 'vis_features', 'speedups'],
-    4: ['cli', 'cli_tools', 'all', '__main__'],
+    4: ['cli', 'cli_tools', 'crosswalk', 'all', '__main__'],
 }
 LAYER_OF = {name: layer for layer, names in LAYERS.items() for name in names}
 

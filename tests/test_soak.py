@@ -1,7 +1,7 @@
 """Kill-and-resume soak: `segnb train` is SIGKILLed at seeded random moments (mid-iteration, mid-checkpoint write),
 resumed with `--auto-resume` each time, and must end with the uninterrupted run's weights, bit for bit, with
 `workers_per_gpu=0` and with `workers_per_gpu=2` (each sample's augmentation is drawn from (seed, epoch, index),
-see nbs/23_data.loader.ipynb). The tiny config with a random flip; a checkpoint every iteration."""
+see nbs/29a_data.loader.ipynb). The tiny config with a random flip; a checkpoint every iteration."""
 import random, subprocess, time
 import pytest, torch
 from tiny_data import make_tiny_dataset, train_cmd, segnb_env

@@ -4,6 +4,7 @@ from segnb.models.utils.transformer import MultiheadAttention, FFN
 from segnb.models.utils.embed import PatchEmbed, PatchMerging
 from mmseg_venv import needs_mmseg, run_mmseg
 
+BRICKS = dict(MultiheadAttention=MultiheadAttention, FFN=FFN, PatchEmbed=PatchEmbed, PatchMerging=PatchMerging)
 pytestmark = [pytest.mark.filterwarnings('ignore'), needs_mmseg]
 
 _MM = '''
@@ -29,7 +30,7 @@ def test_bricks_match_mmcv_and_mmseg():
     }
     ours, sds = {}, {}
     for name, (cls, kw, args) in cases.items():
-        m = globals()[cls](**kw).eval()
+        m = BRICKS[cls](**kw).eval()
         for p in m.parameters(): p.data.uniform_(-.5, .5)
         sds[name] = m.state_dict()
         with torch.no_grad(): ours[name] = m(*args)

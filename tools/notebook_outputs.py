@@ -4,7 +4,7 @@
     python tools/notebook_outputs.py check   [NOTEBOOK|REGEX ...]   # re-execute in memory; exit 1 on stale/missing
 
 With no notebook named, every `nbs/*.ipynb`. A name that is not a file is a regex searched in the filenames
-(`'^40_'`, `'runner'`). Notebooks run in a real Jupyter kernel (nbclient), 2 at a time, in the environment
+(`'^20_'`, `'runner'`). Notebooks run in a real Jupyter kernel (nbclient), 2 at a time, in the environment
 `nbdev_test` gives them: cwd `nbs/`, `IN_TEST=1`, cells with `#| eval: false` or a `tst_flags` flag (`slow`,
 `cuda`) skipped. Stored outputs are kept small: widget state dropped (a widget keeps its text fallback), text
 capped at `MAX_LINES`, figures PNG only, each at most `MAX_PNG` bytes (larger ones are shrunk).
@@ -114,7 +114,7 @@ VOLATILE = [
     (re.compile(r'\b\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?'), '<date>'),
     (re.compile(r'\b\d{8}_\d{6}\b'), '<date>'),                                 # mmcv's log file stamps
     (re.compile(r'0x[0-9a-fA-F]{6,}'), '<addr>'),
-    (re.compile(r'(?:/[\w.@+-]+)+/?'), '<path>'),                                # absolute paths
+    (re.compile(r'(?<![\w\])])(?:/[\w.@+-]+)+/?'), '<path>'),                    # absolute paths (not `2/10`)
     (re.compile(r'\b\d+(?:\.\d+)?\s*(?:s|sec|secs|seconds|ms|µs|us|min|minutes|it/s|s/it)\b'), '<time>'),
     (re.compile(r'\beta: \S+|\btime: [\d.]+|\bdata_time: [\d.]+|\bmemory: \d+'), '<time>'),
     (re.compile(r'\b\d+:\d\d(?::\d\d)?\b'), '<time>'),

@@ -1,15 +1,17 @@
 """Make the README's pictures with segnb's own code.
 
-    python tools/readme_pictures.py [--checkpoint CKPT | --iters 800] [--skip-browser] [--out docs/images]
+    python tools/readme_pictures.py [--checkpoint CKPT | --iters N] [--skip-browser] [--out docs/images]
 
 1. `shapes_predictions.png`: image / ground truth / prediction for 4 Shapes validation images, from PSPNet-R18
-   (the default config) trained for `--iters` iterations, or loaded from `--checkpoint` (e.g.
+   (the default config) trained for `--iters` iterations (default: the config's own, the README's run), or loaded
+   from `--checkpoint` (e.g.
    `work_dirs/pspnet_r18-d8_shapes/latest.pth` after `segnb train`).
-2. `dashboard.png`: the live dashboard as Chromium shows it, taken by `tests/test_browser.py` (run here unless
-   `--skip-browser`; it then reuses `tests/artifacts/dashboard.png`).
+2. `dashboard.png`: the live dashboard as Chromium shows it after the tutorial's full default training, taken by
+   `tests/test_browser.py` with SEGNB_BROWSER_FULL_RUN=1 (run here unless `--skip-browser`; it then reuses
+   `tests/artifacts/dashboard.png`).
 Both are written as palette PNGs, well under 200 KB.
 """
-import argparse, subprocess, sys, tempfile
+import argparse, os, subprocess, sys, tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,7 +41,8 @@ def trained_model(checkpoint, iters):
     model = build_segmentor(cfg.model)
     if checkpoint: load_checkpoint(model, checkpoint, strict=True)
     else:
-        cfg.runner.max_iters, cfg.work_dir = iters, tempfile.mkdtemp(prefix='readme_')
+        cfg.runner.max_iters = iters = iters or cfg.runner.max_iters
+        cfg.work_dir = tempfile.mkdtemp(prefix='readme_')
         cfg.evaluation.interval = cfg.checkpoint_config.interval = iters
         train_segmentor(model, [build_dataset(cfg.data.train)], cfg, validate=False)
     return model.eval(), build_dataset(cfg.data.val)
@@ -60,13 +63,14 @@ def prediction_grid(model, val, out, indices=(0, 1, 2, 3)):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--checkpoint'); ap.add_argument('--iters', type=int, default=800)
+    ap.add_argument('--checkpoint'); ap.add_argument('--iters', type=int, default=None)
     ap.add_argument('--skip-browser', action='store_true'); ap.add_argument('--out', default=str(REPO / 'docs/images'))
     a = ap.parse_args()
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     model, val = trained_model(a.checkpoint, a.iters)
     print(f'{out / "shapes_predictions.png"}: {prediction_grid(model, val, out / "shapes_predictions.png"):.0f} KB')
     if not a.skip_browser:
-        subprocess.run([sys.executable, '-m', 'pytest', '-q', str(REPO / 'tests/test_browser.py')], check=True, cwd=REPO)
+        subprocess.run([sys.executable, '-m', 'pytest', '-q', str(REPO / 'tests/test_browser.py')], check=True, cwd=REPO,
+                       env=dict(os.environ, SEGNB_BROWSER_FULL_RUN='1'))
     shot = REPO / 'tests/artifacts/dashboard.png'
     print(f'{out / "dashboard.png"}: {small_png(shot, out / "dashboard.png"):.0f} KB')

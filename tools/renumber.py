@@ -28,13 +28,13 @@ CORE = [
           'models.decode_heads.decode_head', 'models.decode_heads.heads', 'models.segmentors.encoder_decoder',
           'models.facts', 'models.fuse']),
     (20, ['evaluation', 'vis', 'data.loading', 'data.transforms', 'data.formatting', 'data.test_time_aug',
-          'data.pipeline_lesson', 'data.datasets', 'data.checks', 'data.loader', 'data.shapes']),
+          'data.pipeline_lesson', 'data.checks', 'data.datasets', 'data.loader', 'data.shapes']),
     (30, ['runner.hooks', 'runner.lr', 'runner.loggers', 'runner.checkpoint_hooks', 'runner.optimizer',
           'runner.iter_loader', 'runner.resume', 'runner.testing', 'runner.eval_hooks', 'runner.runner']),
     (40, ['apis', 'cli', 'widgets', 'vis_features', 'dashboard']),
 ]
 APPENDIX = [
-    (60, ['speedups', 'data.warp', 'data.sbd', 'dist', 'cli_tools', 'main']),
+    (60, ['speedups', 'data.warp', 'data.sbd', 'dist', 'cli_tools', 'main', 'crosswalk']),
     (80, []),   # the zoo: every notebook numbered 80-98 today keeps its name (`zoo`), in filename order
     (99, ['all']),
 ]

@@ -5,15 +5,14 @@
 # %% auto #0
 __all__ = ['AdaptivePadding', 'PatchEmbed', 'PatchMerging']
 
-# %% ../../../nbs/84b_models.utils.embed.ipynb #fa17b062
+# %% ../../../nbs/84b_models.utils.embed.ipynb #026e9c36
 import math
 from collections.abc import Sequence
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .layers import build_conv_layer, build_norm_layer
 
-# %% ../../../nbs/84b_models.utils.embed.ipynb #2058cce6
+# %% ../../../nbs/84b_models.utils.embed.ipynb #0f766b3e
 def _pair(v): return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 class AdaptivePadding(nn.Module):
@@ -34,7 +33,7 @@ class AdaptivePadding(nn.Module):
         if self.padding == 'corner': return F.pad(x, [0, pad_w, 0, pad_h])
         return F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
 
-# %% ../../../nbs/84b_models.utils.embed.ipynb #2f40253f
+# %% ../../../nbs/84b_models.utils.embed.ipynb #0e2559e7
 def _conv_out(size, kernel, stride, padding, dilation):
     "A conv's output size along each axis."
     return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(size, kernel, stride, padding, dilation))
@@ -66,7 +65,7 @@ class PatchEmbed(nn.Module):
         x = x.flatten(2).transpose(1, 2)
         return (self.norm(x) if self.norm is not None else x), out_size
 
-# %% ../../../nbs/84b_models.utils.embed.ipynb #ea778ce0
+# %% ../../../nbs/84b_models.utils.embed.ipynb #97b2d37d
 class PatchMerging(nn.Module):
     "Merge each `kernel_size` neighbourhood of tokens into one (mmseg's `PatchMerging`, Swin's downsampling)."
     def __init__(self, in_channels, out_channels, kernel_size=2, stride=None, padding='corner', dilation=1, bias=False,
