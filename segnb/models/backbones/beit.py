@@ -7,7 +7,7 @@ __all__ = ['relative_position_index', 'BEiTAttention', 'BEiTTransformerEncoderLa
            'cubic_spline_matrix', 'resize_rel_pos_bias_table']
 
 # %% ../../../nbs/86a_models.backbones.beit.ipynb #75735e95
-import math, warnings
+import warnings
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

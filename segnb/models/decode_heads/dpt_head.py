@@ -6,7 +6,6 @@
 __all__ = ['ReassembleBlocks', 'PreActResidualConvUnit', 'FeatureFusionBlock', 'DPTHead']
 
 # %% ../../../nbs/86e_models.decode_heads.dpt_head.ipynb #2ffe140e
-import math
 import torch
 import torch.nn as nn
 from ...registry import MODELS

@@ -6,7 +6,6 @@
 __all__ = ['Feature2Pyramid']
 
 # %% ../../../nbs/86c_models.necks.featurepyramid.ipynb #9b6f96df
-import torch
 import torch.nn as nn
 from ...registry import MODELS
 from ..utils.layers import build_norm_layer
