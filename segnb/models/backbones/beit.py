@@ -6,19 +6,20 @@
 __all__ = ['relative_position_index', 'BEiTAttention', 'BEiTTransformerEncoderLayer', 'BEiT', 'geometric_offsets',
            'cubic_spline_matrix', 'resize_rel_pos_bias_table']
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #75735e95
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #f880c302
 import warnings
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from ...registry import MODELS
 from ..utils.layers import build_norm_layer, kaiming_init, constant_init
-from ..utils.transformer import FFN, build_dropout
+from ..utils.transformer import build_dropout
 from ..utils.embed import PatchEmbed
+from .vit import TransformerEncoderLayer
 from ...checkpoint import _load_checkpoint, load_state_dict
 from fastcore.basics import patch
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #75380c1d
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #83890152
 def relative_position_index(window_size):
     "`[Wh*Ww+1, Wh*Ww+1]` table rows: patch pairs by their (dy, dx) offset, then class->patch, patch->class, class->class."
     wh, ww = window_size
@@ -30,7 +31,7 @@ def relative_position_index(window_size):
     index[0, :], index[:, 0], index[0, 0] = n_offsets, n_offsets + 1, n_offsets + 2
     return index
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #192ef3d7
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #a0dbb40c
 class BEiTAttention(nn.Module):
     "Multi-head self-attention with a learned relative position bias per head (mmseg's `BEiTAttention`)."
     def __init__(self, embed_dims, num_heads, window_size, bias='qv_bias', qk_scale=None, attn_drop_rate=0.,
@@ -56,7 +57,7 @@ class BEiTAttention(nn.Module):
         n = self.relative_position_index.shape[0]
         return self.relative_position_bias_table[self.relative_position_index.view(-1)].view(n, n, -1).permute(2, 0, 1)
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #644c90d6
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #80474a64
 @patch
 def qkv_heads(self: BEiTAttention, x):
     "q, k, v as `[B, heads, N, head_dims]` each (k without bias under 'qv_bias')."
@@ -85,40 +86,30 @@ def forward(self: BEiTAttention, x):
                                        dropout_p=self.attn_drop.p if self.training else 0., scale=self.scale)
     return self.proj_drop(self.proj(x.transpose(1, 2).reshape(B, N, C)))
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #a200a361
-class BEiTTransformerEncoderLayer(nn.Module):
-    "Pre-norm transformer layer with BEiT attention and layer scale (`gamma_1`, `gamma_2`), as mmseg's."
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #78487def
+class BEiTTransformerEncoderLayer(TransformerEncoderLayer):
+    "ViT's pre-norm layer with BEiT attention and layer scale (`gamma_1`, `gamma_2`), as mmseg's."
     attn_cls = BEiTAttention
 
     def __init__(self, embed_dims, num_heads, feedforward_channels, attn_drop_rate=0., drop_path_rate=0., num_fcs=2,
                  bias='qv_bias', act_cfg=dict(type='GELU'), norm_cfg=dict(type='LN'), window_size=None, attn_cfg=None,
                  ffn_cfg=None, init_values=None):
-        super().__init__()
         if init_values is None: raise ValueError('BEiTTransformerEncoderLayer: init_values (the layer scale start, e.g. 0.1) is required')
-        self.norm1_name, norm1 = build_norm_layer(norm_cfg, embed_dims, postfix=1)
-        self.add_module(self.norm1_name, norm1)
-        # as mmseg: the attention's dropout rates stay at their defaults (0); attn_drop_rate does not reach them
-        self.attn = self.attn_cls(**{**(attn_cfg or {}), **dict(embed_dims=embed_dims, num_heads=num_heads,
-                                                                window_size=window_size, qk_scale=None, bias=bias)})
-        self.norm2_name, norm2 = build_norm_layer(norm_cfg, embed_dims, postfix=2)
-        self.add_module(self.norm2_name, norm2)
-        self.ffn = FFN(**{**dict(add_identity=False), **(ffn_cfg or {}), **dict(
-            embed_dims=embed_dims, feedforward_channels=feedforward_channels, num_fcs=num_fcs, ffn_drop=0.,
-            dropout_layer=None, act_cfg=act_cfg)})
-        self.drop_path = build_dropout(dict(type='DropPath', drop_prob=drop_path_rate))
+        super().__init__(embed_dims=embed_dims, num_heads=num_heads, feedforward_channels=feedforward_channels,
+                         attn_drop_rate=attn_drop_rate, drop_path_rate=0., drop_rate=0., num_fcs=num_fcs, qkv_bias=bias,
+                         act_cfg=act_cfg, norm_cfg=norm_cfg, attn_cfg=dict(attn_cfg or {}, window_size=window_size, qk_scale=None),
+                         ffn_cfg=dict(add_identity=False) if ffn_cfg is None else ffn_cfg)
+        self.drop_path = build_dropout(dict(type='DropPath', drop_prob=drop_path_rate))   # on both branches, after gamma
         self.gamma_1 = nn.Parameter(init_values * torch.ones(embed_dims))
         self.gamma_2 = nn.Parameter(init_values * torch.ones(embed_dims))
 
-    @property
-    def norm1(self): return getattr(self, self.norm1_name)
-    @property
-    def norm2(self): return getattr(self, self.norm2_name)
+    def build_attn(self, attn_cfg): self.attn = self.attn_cls(**attn_cfg)
 
     def forward(self, x):
         x = x + self.drop_path(self.gamma_1 * self.attn(self.norm1(x)))
         return x + self.drop_path(self.gamma_2 * self.ffn(self.norm2(x)))
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #b8817ade
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #910089d8
 def _img_size(img_size):
     if isinstance(img_size, int): return (img_size, img_size)
     if isinstance(img_size, (tuple, list)) and len(img_size) == 1: return (img_size[0], img_size[0])
@@ -140,7 +131,7 @@ def _resolve_pretrained(pretrained, init_cfg):
     if pretrained is not None: raise TypeError(f'pretrained must be a str or None, got {pretrained!r}')
     return init_cfg
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #d3682ea7
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #68c1b1cd
 @MODELS.register_module()
 class BEiT(nn.Module):
     "BEiT backbone (mmseg 0.30): patch embedding, class token, layers with relative position bias and layer scale."
@@ -201,7 +192,7 @@ class BEiT(nn.Module):
                 if isinstance(m, nn.LayerNorm): m.eval()
         return self
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #51dc8915
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #c1308ce7
 def geometric_offsets(src_size, dst_size):
     "The source table's offsets placed on BEiT's geometric progression, whose last term reaches `dst_size // 2`."
     left, right, half = 1.01, 1.5, src_size // 2
@@ -213,7 +204,7 @@ def geometric_offsets(src_size, dst_size):
     for i in range(half): dis.append(cur); cur += q ** (i + 1)
     return [-d for d in reversed(dis)] + [0] + dis
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #bcd7b310
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #ca23b684
 def cubic_spline_matrix(x, x_new):
     "`W` with `W @ y` = the not-a-knot cubic spline through `(x, y)` at `x_new` (clamped to `x`'s range), float64."
     x = torch.as_tensor(x, dtype=torch.float64)
@@ -232,7 +223,7 @@ def cubic_spline_matrix(x, x_new):
     W[rows, i] = a / hi; W[rows, i + 1] = b / hi
     return W + (a ** 3 / (6 * hi) - a * hi / 6)[:, None] * M[i] + (b ** 3 / (6 * hi) - b * hi / 6)[:, None] * M[i + 1]
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #0c23c622
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #a0a83fe8
 def resize_rel_pos_bias_table(table, dst_num_pos, num_extra_tokens=3):
     "A `[src_pos, heads]` table (offsets then the class token's entries) resized to `dst_num_pos` rows, as BEiT's."
     src_size = int((table.shape[0] - num_extra_tokens) ** 0.5)
@@ -245,7 +236,7 @@ def resize_rel_pos_bias_table(table, dst_num_pos, num_extra_tokens=3):
     new = torch.einsum('ai,ijh,bj->abh', W, grids, W).reshape(-1, table.shape[1]).float().to(table)
     return torch.cat((new, extra), dim=0)
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #06e881b9
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #e0d6900a
 @patch
 def resize_rel_pos_embed(self: BEiT, checkpoint):
     "mmseg's: drop `relative_position_index` buffers, resize every `relative_position_bias_table` to this model's."
@@ -262,7 +253,7 @@ def resize_rel_pos_embed(self: BEiT, checkpoint):
             state_dict[key] = resize_rel_pos_bias_table(state_dict[key], dst_num_pos, extra)
     return state_dict
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #a5579a39
+# %% ../../../nbs/86a_models.backbones.beit.ipynb #2bf614d8
 def _linear_init(m):
     "Truncated-normal (std .02) Linear weights, zero biases; unit LayerNorms."
     if isinstance(m, nn.Linear):
