@@ -26,6 +26,8 @@ SIZES = {'icnet': 128, 'bisenetv1': 128, 'bisenetv2': 128, 'stdc': 128, 'fastscn
 _MM = '''
 from mmcv import ConfigDict
 from mmseg.models import build_segmentor
+_linspace = torch.linspace   # mmseg's transformers call .item() on a drop-path linspace, which the meta device cannot
+torch.linspace = lambda *a, **k: _linspace(*a, **dict(k, device='cpu'))
 for n, cfg in inp['cfgs'].items():
     try:
         with torch.device('meta'): m = build_segmentor(ConfigDict(cfg))

@@ -12,5 +12,6 @@ from .mobilenet_v3 import *
 from .fast_scnn import FastSCNN as FastSCNN, LearningToDownsample as LearningToDownsample, GlobalFeatureExtractor as GlobalFeatureExtractor   # not its FeatureFusionModule: bisenetv1 keeps the name
 from .cgnet import *
 from .erfnet import *
+from .vit import *
 from .beit import *
 from .mae import *

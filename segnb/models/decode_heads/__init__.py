@@ -19,5 +19,7 @@ from .fpn_head import *
 from .lraspp_head import *
 from .point_head import *
 from .sep_fcn_head import *
+from .setr_up_head import *
+from .setr_mla_head import *
 from .dpt_head import *
 from .segmenter_mask_head import *

@@ -2,4 +2,6 @@
 from .ic_neck import *
 from .fpn import *
 from .jpu import *
+from .multilevel_neck import *
+from .mla_neck import *
 from .featurepyramid import *

@@ -6,7 +6,7 @@
 __all__ = ['nlc_to_nchw', 'nchw_to_nlc', 'drop_path', 'DropPath', 'Dropout', 'build_dropout', 'MultiheadAttention', 'FFN',
            'build_attention', 'build_feedforward_network', 'build_transformer_layer', 'trunc_normal_init']
 
-# %% ../../../nbs/84a_models.utils.transformer.ipynb #ab246ce2
+# %% ../../../nbs/84a_models.utils.transformer.ipynb #6c48a54a
 import warnings
 import torch
 import torch.nn as nn
@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from ...registry import DROPOUT_LAYERS, ATTENTION, FEEDFORWARD_NETWORK, TRANSFORMER_LAYER, build_from_cfg
 from .layers import build_activation_layer
 
-# %% ../../../nbs/84a_models.utils.transformer.ipynb #dcadc111
+# %% ../../../nbs/84a_models.utils.transformer.ipynb #4ba3688a
 def nlc_to_nchw(x, hw_shape):
     "`(B, H*W, C)` tokens to a `(B, C, H, W)` feature map."
     H, W = hw_shape
@@ -26,7 +26,7 @@ def nchw_to_nlc(x):
     "A `(B, C, H, W)` feature map to `(B, H*W, C)` tokens."
     return x.flatten(2).transpose(1, 2).contiguous()
 
-# %% ../../../nbs/84a_models.utils.transformer.ipynb #1028dbac
+# %% ../../../nbs/84a_models.utils.transformer.ipynb #ee31d5bd
 def drop_path(x, drop_prob=0., training=False):
     "Zero each sample's `x` with probability `drop_prob` (training only), scaling the kept ones by 1/(1-p)."
     if drop_prob == 0. or not training: return x
@@ -52,7 +52,7 @@ def build_dropout(cfg, default_args=None):
     "The dropout layer `cfg` names (`dict(type='DropPath', drop_prob=0.1)`)."
     return build_from_cfg(cfg, DROPOUT_LAYERS, default_args)
 
-# %% ../../../nbs/84a_models.utils.transformer.ipynb #29cffe55
+# %% ../../../nbs/84a_models.utils.transformer.ipynb #eb6d096e
 @ATTENTION.register_module()
 class MultiheadAttention(nn.Module):
     "mmcv's `MultiheadAttention`: `nn.MultiheadAttention` plus positions, residual and dropout."
@@ -68,7 +68,7 @@ class MultiheadAttention(nn.Module):
         self.proj_drop = nn.Dropout(proj_drop)
         self.dropout_layer = build_dropout(dropout_layer) if dropout_layer else nn.Identity()
 
-# %% ../../../nbs/84a_models.utils.transformer.ipynb #ae734896
+# %% ../../../nbs/84a_models.utils.transformer.ipynb #e7c8cab7
 def _positions(query, key, query_pos, key_pos):
     "Queries and keys with their position embeddings added (keys borrow the queries' when shapes agree)."
     if key_pos is None and query_pos is not None:
@@ -87,11 +87,12 @@ def forward(self: MultiheadAttention, query, key=None, value=None, identity=None
     identity = query if identity is None else identity
     query, key = _positions(query, key, query_pos, key_pos)
     if self.batch_first: query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
-    out = self.attn(query=query, key=key, value=value, attn_mask=attn_mask, key_padding_mask=key_padding_mask)[0]
+    out = self.attn(query=query, key=key, value=value, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                    need_weights=False)[0]
     if self.batch_first: out = out.transpose(0, 1)
     return identity + self.dropout_layer(self.proj_drop(out))
 
-# %% ../../../nbs/84a_models.utils.transformer.ipynb #6f7c89f7
+# %% ../../../nbs/84a_models.utils.transformer.ipynb #b016631b
 @FEEDFORWARD_NETWORK.register_module()
 class FFN(nn.Module):
     "mmcv's `FFN`: `num_fcs` Linear layers with an activation between them, dropout, and a residual."
@@ -114,7 +115,7 @@ class FFN(nn.Module):
         if not self.add_identity: return out
         return (x if identity is None else identity) + out
 
-# %% ../../../nbs/84a_models.utils.transformer.ipynb #950adc10
+# %% ../../../nbs/84a_models.utils.transformer.ipynb #5c36ff84
 def build_attention(cfg, default_args=None): return build_from_cfg(cfg, ATTENTION, default_args)
 def build_feedforward_network(cfg, default_args=None): return build_from_cfg(cfg, FEEDFORWARD_NETWORK, default_args)
 def build_transformer_layer(cfg, default_args=None): return build_from_cfg(cfg, TRANSFORMER_LAYER, default_args)
