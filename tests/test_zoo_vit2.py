@@ -70,7 +70,9 @@ def check_against_mmseg(cfg, size=64, n_classes=150, tol=1e-5):
     torch.testing.assert_close(logits, ref['logits'], rtol=tol, atol=tol)
     assert set(losses) == set(ref['losses']), (set(losses), set(ref['losses']))
     for k in losses: torch.testing.assert_close(losses[k], ref['losses'][k], rtol=tol, atol=tol, msg=k)
-    return (logits - ref['logits']).abs().max().item(), losses
+    diff = (logits - ref['logits']).abs().max().item()
+    print(f"max |logit diff| {cfg['backbone']['type']} + {cfg['decode_head']['type']}: {diff:.2e}")
+    return diff, losses
 
 _MMSEG_MODULE = '''
 from mmcv.utils import build_from_cfg
