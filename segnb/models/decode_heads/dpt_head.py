@@ -55,11 +55,12 @@ class PreActResidualConvUnit(nn.Module):
     "`x + conv2(conv1(x))`, each conv module in pre-activation order (act, conv, norm)."
     def __init__(self, in_channels, act_cfg, norm_cfg, stride=1, dilation=1):
         super().__init__()
-        # the activation is not in place (mmseg's is, and clones the input first): same numbers, one copy fewer
-        conv = lambda **kw: ConvModule(in_channels, in_channels, 3, norm_cfg=norm_cfg, act_cfg=act_cfg, bias=False,
-                                       inplace=False, order=('act', 'conv', 'norm'), **kw)
-        self.conv1 = conv(stride=stride, padding=dilation, dilation=dilation)
-        self.conv2 = conv(padding=1)
+        # conv1's activation is not in place (mmseg's is, on a clone of the input): same numbers, one copy fewer;
+        # conv2's is in place on conv1's fresh output, as mmseg's
+        conv = lambda inplace, **kw: ConvModule(in_channels, in_channels, 3, norm_cfg=norm_cfg, act_cfg=act_cfg, bias=False,
+                                                inplace=inplace, order=('act', 'conv', 'norm'), **kw)
+        self.conv1 = conv(False, stride=stride, padding=dilation, dilation=dilation)
+        self.conv2 = conv(True, padding=1)
 
     def forward(self, inputs): return self.conv2(self.conv1(inputs)) + inputs
 
