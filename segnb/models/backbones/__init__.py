@@ -18,3 +18,5 @@ from .poolformer import PoolFormer as PoolFormer, PoolFormerBlock as PoolFormerB
 from .mit import MixFFN as MixFFN, EfficientMultiheadAttention as EfficientMultiheadAttention, MixVisionTransformer as MixVisionTransformer   # not its TransformerEncoderLayer: ViT's keeps the name
 from .twins import PCPVT as PCPVT, SVT as SVT, GlobalSubsampledAttention as GlobalSubsampledAttention, LocallyGroupedSelfAttention as LocallyGroupedSelfAttention, ConditionalPositionEncoding as ConditionalPositionEncoding, GSAEncoderLayer as GSAEncoderLayer, LSAEncoderLayer as LSAEncoderLayer
 from .swin import WindowMSA as WindowMSA, ShiftWindowMSA as ShiftWindowMSA, SwinBlock as SwinBlock, SwinBlockSequence as SwinBlockSequence, SwinTransformer as SwinTransformer
+from .beit import *
+from .mae import *

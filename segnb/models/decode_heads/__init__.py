@@ -23,3 +23,5 @@ from .setr_up_head import *
 from .setr_mla_head import *
 from .segformer_head import *
 from .knet_head import *
+from .dpt_head import *
+from .segmenter_mask_head import *

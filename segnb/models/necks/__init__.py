@@ -4,3 +4,4 @@ from .fpn import *
 from .jpu import *
 from .multilevel_neck import *
 from .mla_neck import *
+from .featurepyramid import *
