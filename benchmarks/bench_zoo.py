@@ -3,10 +3,12 @@
 For each family in FAMILIES: the shipped segnb config's model (SyncBN -> BN, no pretrained weights), built by segnb
 and by mmseg 0.30 from the same dict, segnb's weights loaded into mmseg's model (strict), then whole-image inference
 (`forward_test`: logits, softmax, argmax, numpy) at batch 1, fp32, `--threads` CPU threads. Both models run in ONE
-process, alternating call by call (`time_pair`); one warm-up round is dropped. Each row prints the median seconds,
-the ratio of the medians, the spread of the per-round ratios (min-max: the noise of a shared machine) and the share
-of identical predicted pixels (both compute the same thing). mmseg cannot run PSANet without mmcv's compiled
-PSAMask: its head gets segnb's pure-PyTorch `PSAMask` (that row times everything but the mask).
+process, alternating call by call, the order reversed every other round (`time_pair`); one warm-up round is dropped.
+Each row prints the median wall seconds, the ratio of the medians, the spread of the per-round ratios (min-max: the
+noise of a shared machine), the ratio of median process CPU times (less disturbed by other processes' load; with 2
+threads it includes OpenMP's spin-waiting) and the share of identical predicted pixels (both compute the same thing).
+mmseg cannot run PSANet without mmcv's compiled PSAMask: its head gets segnb's pure-PyTorch `PSAMask` (that row
+times everything but the mask).
 
 mmseg lives in a scratch venv named by SEGNB_MMSEG_VENV (never a segnb dependency); this script re-runs itself with
 that venv's python and the repo on PYTHONPATH, as bench_models.py does. Compare the ratios of one run, not seconds
@@ -88,19 +90,22 @@ def build_pair(cfg):
 
 
 def time_pair(models, fn, reps, warmup=1):
-    "`fn(name)` for each model in turn, `warmup + reps` rounds: {name: [seconds of each timed round]}."
-    times = {n: [] for n in models}
+    """`fn(name)` for each model, `warmup + reps` rounds, the order reversed every other round (A B, B A, ...) so that
+    neither model always runs first: {name: [(wall seconds, process CPU seconds) of each timed round]}."""
+    times, names = {n: [] for n in models}, list(models)
     for r in range(warmup + reps):
-        for n in models:
-            t = time.perf_counter(); fn(n); dt = time.perf_counter() - t
-            if r >= warmup: times[n].append(dt)
+        for n in (names if r % 2 == 0 else names[::-1]):
+            t, c = time.perf_counter(), time.process_time()
+            fn(n)
+            if r >= warmup: times[n].append((time.perf_counter() - t, time.process_time() - c))
     return times
 
 
-def ratio_row(times, a='segnb', b='mmseg'):
-    "Median seconds of `a` and `b`, the ratio of the medians, and the min and max of the per-round ratios."
-    ratios = [x / y for x, y in zip(times[a], times[b])]
-    ma, mb = statistics.median(times[a]), statistics.median(times[b])
+def ratio_row(times, a='segnb', b='mmseg', k=0):
+    "Median seconds (`k` 0: wall, 1: CPU) of `a` and `b`, the ratio of the medians, and the min and max per-round ratio."
+    ta, tb = [t[k] for t in times[a]], [t[k] for t in times[b]]
+    ratios = [x / y for x, y in zip(ta, tb)]
+    ma, mb = statistics.median(ta), statistics.median(tb)
     return ma, mb, ma / mb, min(ratios), max(ratios)
 
 
@@ -109,9 +114,10 @@ def bench_family(family, data, reps):
     models, preds = build_pair(model_cfg(FAMILIES[family])), {}
     times = time_pair(models, lambda n: preds.__setitem__(n, infer(models[n], data)), reps)
     ours, theirs, ratio, lo, hi = ratio_row(times)
+    cpu_ratio = ratio_row(times, k=1)[2]
     same = float((preds['segnb'][0] == preds['mmseg'][0]).mean())
-    print(f'{family:13s} {FAMILIES[family]:58s} {ours:8.3f} {theirs:8.3f} {ratio:6.2f} {lo:5.2f}-{hi:<5.2f} {same:8.2%}',
-          flush=True)
+    print(f'{family:13s} {FAMILIES[family]:58s} {ours:8.3f} {theirs:8.3f} {ratio:6.2f} {lo:5.2f}-{hi:<5.2f} {cpu_ratio:6.2f} '
+          f'{same:8.2%}', flush=True)
 
 
 def run(args):
@@ -120,7 +126,7 @@ def run(args):
     torch.set_num_threads(args.threads)
     print(f'fp32, batch 1, {args.size}x{args.size}, {args.threads} threads, median of {args.reps} alternating rounds; '
           f'shared machines are noisy: read the per-round ratio range')
-    print(f'{"family":13s} {"config":58s} {"segnb s":>8s} {"mmseg s":>8s} {"ratio":>6s} {"range":>11s} {"same px":>8s}')
+    print(f'{"family":13s} {"config":58s} {"segnb s":>8s} {"mmseg s":>8s} {"ratio":>6s} {"range":>11s} {"cpu":>6s} {"same px":>8s}')
     data = batch(1, args.size)
     for family in args.family: bench_family(family, data, args.reps)
 
