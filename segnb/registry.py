@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['MODELS', 'BACKBONES', 'NECKS', 'HEADS', 'LOSSES', 'SEGMENTORS', 'CONV_LAYERS', 'NORM_LAYERS', 'ACTIVATION_LAYERS',
-           'PIXEL_SAMPLERS', 'DATASETS', 'PIPELINES', 'HOOKS', 'RUNNERS', 'OPTIMIZERS', 'OPTIMIZER_BUILDERS',
-           'MMCLS_MODELS', 'DROPOUT_LAYERS', 'ATTENTION', 'FEEDFORWARD_NETWORK', 'TRANSFORMER_LAYER', 'Registry',
-           'ReadableKeyError', 'error_text', 'accepted_keywords', 'build_from_cfg']
+           'UPSAMPLE_LAYERS', 'PIXEL_SAMPLERS', 'DATASETS', 'PIPELINES', 'HOOKS', 'RUNNERS', 'OPTIMIZERS',
+           'OPTIMIZER_BUILDERS', 'MMCLS_MODELS', 'DROPOUT_LAYERS', 'ATTENTION', 'FEEDFORWARD_NETWORK',
+           'TRANSFORMER_LAYER', 'Registry', 'ReadableKeyError', 'error_text', 'accepted_keywords', 'build_from_cfg']
 
 # %% ../nbs/01_registry.ipynb #050145f2
 import difflib, inspect, re, warnings
@@ -187,6 +187,7 @@ BACKBONES = NECKS = HEADS = LOSSES = SEGMENTORS = MODELS
 CONV_LAYERS = Registry('conv layer', scope='segnb')
 NORM_LAYERS = Registry('norm layer', scope='segnb')
 ACTIVATION_LAYERS = Registry('activation layer', scope='segnb')
+UPSAMPLE_LAYERS = Registry('upsample layer', scope='segnb')
 PIXEL_SAMPLERS = Registry('pixel sampler', scope='segnb')
 DATASETS = Registry('dataset', scope='segnb')
 PIPELINES = Registry('pipeline', scope='segnb')

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['SPEEDUPS', 'INFERENCE_ONLY', 'swap_class', 'fold_batchnorm', 'Upsampled', 'conv_of_upsampled', 'concat_conv',
-           'LowResConvModule', 'lowres_upsampled', 'recompute_stages', 'channels_last', 'cpu_bf16_flags',
-           'bf16_autocast', 'parse_speedups', 'apply_speedups', 'speedups_in_config']
+           'LowResConvModule', 'lowres_upsampled', 'recompute_stages', 'recompute_norm_act', 'channels_last',
+           'cpu_bf16_flags', 'bf16_autocast', 'parse_speedups', 'apply_speedups', 'speedups_in_config']
 
 # %% ../nbs/40_speedups.ipynb #0d84e8b9
 import re, warnings
@@ -185,7 +185,19 @@ def lowres_upsampled(model):
 def recompute_stages(model, stages=2):
     "Every ResNet in `model` recomputes its stem and stages 1..`stages` in backward (in place; exact)."
     for m in model.modules():
-        if isinstance(m, ResNet): m.recompute_stages = max(m.recompute_stages, stages)
+        if isinstance(m, ResNet): m.recompute_stages = max(m.recompute_stages, stages); _norm_act_flags(m)
+    return model
+
+def _norm_act_flags(resnet):
+    "Each block keeps only its conv outputs when the ResNet asks for it and the block's stage is not recomputed whole."
+    for i, name in enumerate(resnet.res_layers):
+        for block in getattr(resnet, name): block.recompute_norm_act = resnet.recompute_norm_act and i >= resnet.recompute_stages
+
+# %% ../nbs/40_speedups.ipynb #c1259b1d
+def recompute_norm_act(model):
+    "Every ResNet block in `model` stores only its conv outputs in training; norms, ReLUs and adds rerun in backward (in place)."
+    for m in model.modules():
+        if isinstance(m, ResNet): m.recompute_norm_act = True; _norm_act_flags(m)
     return model
 
 # %% ../nbs/40_speedups.ipynb #afe7541c
@@ -214,7 +226,7 @@ def bf16_autocast(model, cpuinfo='/proc/cpuinfo'):
 
 # %% ../nbs/40_speedups.ipynb #7753a070
 SPEEDUPS = dict(fold_bn=fold_batchnorm, lowres_upsampled=lowres_upsampled, recompute=recompute_stages,
-                channels_last=channels_last, bf16=bf16_autocast)
+                recompute_norm_act=recompute_norm_act, channels_last=channels_last, bf16=bf16_autocast)
 INFERENCE_ONLY = ('fold_bn',)
 
 def parse_speedups(names):

@@ -8,7 +8,7 @@ from segnb.config import Config
 from segnb.registry import (MODELS, NORM_LAYERS, ACTIVATION_LAYERS, CONV_LAYERS, PIXEL_SAMPLERS, DROPOUT_LAYERS, ATTENTION,
                             FEEDFORWARD_NETWORK, TRANSFORMER_LAYER)
 from segnb.models.segmentors.encoder_decoder import build_segmentor
-from segnb.models.utils.up_conv_block import UPSAMPLE_LAYERS
+from segnb.registry import UPSAMPLE_LAYERS
 from mmseg_venv import needs_mmseg, run_mmseg
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')

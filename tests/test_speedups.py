@@ -73,12 +73,12 @@ def assert_same_training(fast, ref):
 # ---- names, the one call ----
 
 def test_unknown_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match=r"^unknown speed-up 'fuse'; valid names: fold_bn, lowres_upsampled, recompute, channels_last, bf16$"):
+    with pytest.raises(ValueError, match=r"^unknown speed-up 'fuse'; valid names: fold_bn, lowres_upsampled, recompute, recompute_norm_act, channels_last, bf16$"):
         apply_speedups(segmentor(), 'lowres_upsampled,fuse')
     assert parse_speedups(' lowres_upsampled , fold_bn,') == ['lowres_upsampled', 'fold_bn']
-    assert parse_speedups(None) == [] and list(SPEEDUPS) == ['fold_bn', 'lowres_upsampled', 'recompute', 'channels_last', 'bf16']
+    assert parse_speedups(None) == [] and list(SPEEDUPS) == ['fold_bn', 'lowres_upsampled', 'recompute', 'recompute_norm_act', 'channels_last', 'bf16']
 
-@pytest.mark.parametrize('name', ['lowres_upsampled', 'recompute', 'channels_last'])
+@pytest.mark.parametrize('name', ['lowres_upsampled', 'recompute', 'recompute_norm_act', 'channels_last'])
 def test_transforms_keep_state_dict_keys_and_load_plain_checkpoints(name):
     ref, fast = segmentor(), apply_speedups(segmentor(seed=1), [name])
     assert list(fast.state_dict()) == list(ref.state_dict())
@@ -160,6 +160,23 @@ def test_recompute_is_bit_for_bit_and_moves_bn_statistics_once():
     c = hook_counts(fast, lambda: loss_and_grads(fast))
     assert (c['backbone.layer1.0.conv1'], c['backbone.layer2.0.conv1'], c['backbone.layer3.0.conv1']) == (2, 2, 1)
 
+@pytest.mark.parametrize('order', [['recompute', 'recompute_norm_act'], ['recompute_norm_act', 'recompute'], ['recompute_norm_act']])
+def test_recompute_norm_act_is_exact_composes_with_recompute_and_moves_bn_statistics_once(order):
+    "Blocks keep only conv outputs (outside whole-stage recomputation, in either order); same loss, gradients, statistics."
+    ref, fast = segmentor(), apply_speedups(segmentor(), order, training=True)
+    stages = 2 if 'recompute' in order else -1
+    flags = [[b.recompute_norm_act for b in getattr(fast.backbone, f'layer{i}')] for i in range(1, 5)]
+    assert flags == [[i >= stages] * 2 for i in range(4)], flags
+    (l1, g1), (l0, g0) = loss_and_grads(fast), loss_and_grads(ref)
+    assert torch.equal(l1, l0)
+    for n in g0: torch.testing.assert_close(g1[n], g0[n], rtol=1e-6, atol=1e-7, msg=n)
+    s0, s1 = ref.state_dict(), fast.state_dict()
+    for k in s0:
+        if 'running' in k or 'num_batches' in k: assert torch.equal(s1[k], s0[k]), k
+    c = hook_counts(fast, lambda: loss_and_grads(fast))
+    assert (c['backbone.layer3.0.conv1'], c['backbone.layer3.0.bn1'], c['backbone.layer3.0'], c['decode_head.conv_seg']) == (2, 2, 1, 1)
+    assert hook_counts(fast, lambda: eval_logits(fast)) == hook_counts(ref, lambda: eval_logits(ref))
+
 def test_channels_last_same_loss_and_gradients():
     fast = channels_last(segmentor())
     assert fast.backbone.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
@@ -223,7 +240,7 @@ def test_command_line_flag_refuses_unknown_names(argv, capsys, tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.endswith("error: unknown speed-up 'bogus'; valid names: fold_bn, lowres_upsampled, recompute, channels_last, bf16"), err
+    assert err.endswith("error: unknown speed-up 'bogus'; valid names: fold_bn, lowres_upsampled, recompute, recompute_norm_act, channels_last, bf16"), err
 
 def test_command_line_flag_sets_the_config_key():
     from segnb.cli import build_parser, _prepare_test_cfg

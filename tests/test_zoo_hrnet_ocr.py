@@ -131,7 +131,7 @@ out['eval'] = sorted(n for n, m in m.named_modules() if not m.training)
 
 def test_every_hrnet_module_runs_once_per_forward():
     "Forward hooks of every HRNet module with weights, and of every Upsample, fire exactly once per forward (eval and train)."
-    from segnb.models.backbones.hrnet import Upsample
+    from segnb.models.utils.layers import Upsample
     cfg = Config.fromfile(os.path.join(os.path.dirname(__file__), '..', 'segnb', 'configs', 'hrnet', 'fcn_hr18s_512x1024_40k_cityscapes.py'))
     model = build_segmentor(dict(_bn(dict(cfg.model)), pretrained=None))
     mods = {n: m for n, m in model.backbone.named_modules() if isinstance(m, Upsample) or list(m.parameters(recurse=False))}

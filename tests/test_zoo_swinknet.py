@@ -2,7 +2,7 @@
 
 Needs SEGNB_MMSEG_CONFIGS (mmseg's configs) and SEGNB_MMSEG_VENV (a venv with mmsegmentation 0.30) for the differential
 tests; they skip otherwise. The window/mask tests need neither."""
-import glob, os
+import glob, inspect, os
 import pytest, torch
 from segnb.config import Config
 from segnb.registry import MODELS
@@ -83,14 +83,13 @@ def _randomize(model):
             m.weight.data.uniform_(.5, 1.5); m.bias.data.uniform_(-.2, .2)
         if isinstance(m, WindowMSA): torch.nn.init.normal_(m.relative_position_bias_table, std=.5)
 
-_DETERMINISTIC = '''
 def deterministic_train(model):
     "Training mode (K-Net returns every stage's masks only then) with dropout, DropPath and BatchNorm in eval mode."
     model.train()
     for m in model.modules():
         if type(m).__name__ in ('Dropout', 'Dropout2d', 'DropPath') or isinstance(m, torch.nn.modules.batchnorm._BatchNorm): m.eval()
-'''
-exec(_DETERMINISTIC)
+
+_DETERMINISTIC = inspect.getsource(deterministic_train)   # the same function on the mmseg side
 
 _MMSEG = _DETERMINISTIC + '''
 from mmcv import ConfigDict

@@ -9,8 +9,7 @@ __all__ = ['FPNHead']
 import math
 import torch.nn as nn
 from ...registry import MODELS
-from ..utils.layers import ConvModule, resize
-from ..utils.up_conv_block import Upsample
+from ..utils.layers import ConvModule, resize, Upsample
 from .decode_head import BaseDecodeHead
 
 # %% ../../../nbs/82c_models.decode_heads.fpn_head.ipynb #fa368a74

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['build_conv_layer', 'build_activation_layer', 'infer_abbr', 'build_norm_layer', 'kaiming_init', 'constant_init',
-           'ConvModule', 'DepthwiseSeparableConvModule', 'resize']
+           'ConvModule', 'DepthwiseSeparableConvModule', 'resize', 'Upsample']
 
 # %% ../../../nbs/10_models.utils.layers.ipynb #f05c8ced
 import warnings
@@ -213,3 +213,22 @@ def resize(input, size=None, scale_factor=None, mode='nearest', align_corners=No
             warnings.warn(f'When align_corners={align_corners}, the output would more aligned if input size '
                           f'{(in_h, in_w)} is `x+1` and out size {(out_h, out_w)} is `nx+1`')
     return F.interpolate(input, size, scale_factor, mode, align_corners)
+
+# %% ../../../nbs/10_models.utils.layers.ipynb #f035faec
+class Upsample(nn.Module):
+    "`resize` as a module (mmseg's `ops.Upsample`): to a fixed `size`, or to `int(side * scale_factor)`."
+    def __init__(self, size=None, scale_factor=None, mode='nearest', align_corners=None):
+        super().__init__()
+        if size is None and scale_factor is None: raise ValueError('Upsample needs a size or a scale_factor')
+        self.size, self.mode, self.align_corners = size, mode, align_corners
+        self.scale_factor = tuple(map(float, scale_factor)) if isinstance(scale_factor, tuple) else \
+            float(scale_factor) if scale_factor else None
+
+    def _size(self, x):
+        if self.size: return self.size
+        factors = self.scale_factor if isinstance(self.scale_factor, tuple) else (self.scale_factor,) * 2
+        return [int(t * f) for t, f in zip(x.shape[-2:], factors)]
+
+    def forward(self, x): return resize(x, self._size(x), None, self.mode, self.align_corners)
+
+    def extra_repr(self): return f'size={self.size}, scale_factor={self.scale_factor}, mode={self.mode}, align_corners={self.align_corners}'
