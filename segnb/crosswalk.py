@@ -122,7 +122,7 @@ models/utils/res_layer.py | segnb.models.backbones.resnet.ResLayer |
 models/utils/se_layer.py | segnb.models.utils.inverted_residual_v3.SELayer |
 models/utils/shape_convert.py | ?segnb.models.utils.transformer.nlc_to_nchw | nlc_to_nchw, nchw_to_nlc: with the transformer bricks (notebook 84a)
 ops/encoding.py | segnb.models.decode_heads.enc_head.Encoding |
-ops/wrappers.py | segnb.models.utils.layers.resize | resize (with mmseg's align_corners warning); Upsample is segnb.models.utils.up_conv_block.Upsample
+ops/wrappers.py | segnb.models.utils.layers.resize | resize (with mmseg's align_corners warning); Upsample is segnb.models.utils.layers.Upsample
 utils/collect_env.py | - | not ported: segnb's first log line names the device and the number of processes
 utils/logger.py | segnb.utils.get_logger | get_root_logger; print_log is segnb.data.datasets.print_log
 utils/misc.py | segnb.apis.find_latest_checkpoint |
