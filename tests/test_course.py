@@ -144,6 +144,8 @@ def test_normalize_masks_volatile_parts():
     assert nbo.normalize('train:  50%|#####     | 2/4 [00:01<00:01]\rtrain: 100%|##########| 4/4') == '<progress>'
     assert nbo.normalize('mIoU 0.85') != nbo.normalize('mIoU 0.89')   # numbers that matter still count
     assert nbo.normalize('Iter [2/10]\tlr: 1.000e-02') == 'Iter [2/10]\tlr: 1.000e-02'   # a ratio is no path
+    assert nbo.normalize('tensor(1.5795e-06)') == nbo.normalize('tensor(1.6689e-06)')   # rounding noise
+    assert nbo.normalize('lr: 2.000e-04') != nbo.normalize('lr: 3.000e-04')             # values above it count
 
 def test_should_show():
     assert nbo.should_show(_cell('x = 1\nx'))

@@ -118,6 +118,8 @@ VOLATILE = [
     (re.compile(r'\b\d+(?:\.\d+)?\s*(?:s|sec|secs|seconds|ms|µs|us|min|minutes|it/s|s/it)\b'), '<time>'),
     (re.compile(r'\beta: \S+|\btime: [\d.]+|\bdata_time: [\d.]+|\bmemory: \d+'), '<time>'),
     (re.compile(r'\b\d+:\d\d(?::\d\d)?\b'), '<time>'),
+    # float rounding: differences a lesson prints beside their tolerance (1.5795e-06 on one run, 1.6689e-06 on the next)
+    (re.compile(r'-?\b\d(?:\.\d+)?e-(?:0[5-9]|[1-9]\d)\b'), '<rounding>'),
 ]
 
 def normalize(text):
