@@ -73,7 +73,7 @@ FAMILIES = {   # family: segnb config under segnb/configs (mmseg 0.30 has a conf
     'convnext': 'convnext/upernet_convnext_tiny_fp16_512x512_160k_ade20k.py',   # mmcls.ConvNeXt (mmcls 0.25 in the venv)
     'poolformer': 'poolformer/fpn_poolformer_s12_8x4_512x512_40k_ade20k.py',
 }
-SIZES = {'beit': 640}   # families that run at their own input size whatever --size says
+SIZES = {'beit': 640, 'mae': 512}   # models whose position tables are fixed to one input size (mmseg's too)
 
 
 def model_cfg(rel):
@@ -180,7 +180,7 @@ def run(args):
     import torch
     torch.set_num_threads(args.threads)
     if args.reps:
-        print(f'fp32, batch 1, {args.size}x{args.size} (beit 640x640), {args.threads} threads, median of {args.reps} '
+        print(f'fp32, batch 1, {args.size}x{args.size} (beit 640x640, mae 512x512), {args.threads} threads, median of {args.reps} '
               f'alternating rounds; shared machines are noisy: read the per-round ratio range')
         print(f'{"family":13s} {"config":58s} {"segnb s":>8s} {"mmseg s":>8s} {"ratio":>6s} {"range":>11s} {"cpu":>6s} {"same px":>8s}')
         for family in args.family: bench_family(family, batch(1, SIZES.get(family, args.size)), args.reps)

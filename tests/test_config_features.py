@@ -118,7 +118,12 @@ def _heads(model):
     for key in ('decode_head', 'auxiliary_head'):
         h = model.get(key)
         heads += list(h) if isinstance(h, (list, tuple)) else [h] if h else []
-    return heads
+    return [part for h in heads for part in _iterative_parts(h)]
+
+def _iterative_parts(head):
+    "K-Net's IterativeDecodeHead holds its classes in the heads it iterates: the kernel-generating head and each update head."
+    if head.type != 'IterativeDecodeHead': return [head]
+    return [head.kernel_generate_head, *head.kernel_update_head]
 
 
 def test_every_shipped_config_loads():
@@ -133,7 +138,8 @@ def test_every_shipped_config_loads():
         cfg = Config.fromfile(find_config(Path(rel).stem))
         assert cfg.model.type in ('EncoderDecoder', 'CascadeEncoderDecoder'), rel
         assert cfg.get('runner', {}).get('type', 'IterBasedRunner') == 'IterBasedRunner' or 'total_iters' in cfg, rel
-        train = cfg.data.train if 'type' in cfg.data.train else cfg.data.train.dataset
+        train = cfg.data.train
+        while 'type' not in train or train.type == 'RepeatDataset': train = train.dataset   # wrappers hold the dataset
         want = len(DATASETS.get(train.type).CLASSES)
         assert {h.num_classes for h in _heads(cfg.model) if h.type != 'STDCHead'} == {want}, rel   # STDC's detail head: 2 (edge or not)
         if rel.split('/')[0] in ('deeplabv3', 'deeplabv3plus', 'fcn', 'pspnet', 'upernet'):

@@ -6,7 +6,7 @@ import random, subprocess, time
 import pytest, torch
 from tiny_data import make_tiny_dataset, train_cmd, segnb_env
 
-MAX, KILLS = 20, 5
+MAX, KILLS = 40, 5   # an iteration of the tiny config takes ~0.02 s on an idle CPU: 5 kills use at most ~30
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory): return make_tiny_dataset(tmp_path_factory.mktemp('tiny'))
@@ -22,14 +22,15 @@ def final_weights(work):
     return ckpt['state_dict']
 
 def kill_at_a_random_moment(cmd, rng):
-    "Start `cmd`, wait until it logs a random number (1-3) of iterations, then a random 0-0.4 s more, and SIGKILL it."
+    """Start `cmd`, wait until it logs a random number (1-3) of iterations, then a random 0-0.05 s more (up to a few
+    iterations: mid-step or mid-checkpoint), and SIGKILL it."""
     p = subprocess.Popen(cmd, env=segnb_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wanted, seen, out = rng.randint(1, 3), 0, ''
     for line in p.stdout:
         out += line
         seen += f'/{MAX}]' in line and 'Iter [' in line
         if seen >= wanted: break
-    time.sleep(rng.uniform(0, 0.4))
+    time.sleep(rng.uniform(0, 0.05))
     p.kill(); p.wait(timeout=60)
     return out
 
