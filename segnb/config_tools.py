@@ -126,17 +126,17 @@ PROVIDED_BY_SEGNB = {'mmcls.models': 'segnb.models'}   # registers `mmcls.ConvNe
 
 def import_modules_from_strings(imports, allow_failed_imports=False, filename=None):
     "Import the modules named in a config's `custom_imports=dict(imports=[...], allow_failed_imports=False)`."
-    allow = allow_failed_imports
+    allow, where = allow_failed_imports, f'{filename}: ' if filename else ''
     imports = [imports] if isinstance(imports, str) else imports
     if not isinstance(imports, (list, tuple)) or not all(isinstance(i, str) for i in imports):
-        raise TypeError(f'{filename}: custom_imports.imports must be a module name or a list of them, got {imports!r}')
+        raise TypeError(f'{where}custom_imports.imports must be a module name or a list of them, got {imports!r}')
     mods = []
     _segnb_offers = lambda n: f' (of mmcls, segnb provides only {", ".join(PROVIDED_BY_SEGNB)})' if n.startswith('mmcls') else ''
     for name in imports:
         try: mods.append(importlib.import_module(PROVIDED_BY_SEGNB.get(name, name)))
         except Exception as e:
             if not allow: raise ImportError(
-                f'{filename}: custom_imports could not import {name!r} ({type(e).__name__}: {e}). Install the package '
+                f'{where}custom_imports could not import {name!r} ({type(e).__name__}: {e}). Install the package '
                 f'that provides it{_segnb_offers(name)}, set allow_failed_imports=True in custom_imports, or read the config without '
                 f'importing with Config.fromfile(..., import_custom_modules=False).') from e
             warnings.warn(f'{name} failed to import and is ignored.', UserWarning); mods.append(None)

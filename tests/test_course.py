@@ -186,6 +186,13 @@ def test_small_outputs_caps_text_and_keeps_png_only():
     assert len(s[0].text.split('\n')) == nbo.MAX_LINES + 1 and 'lines not stored' in s[0].text
     assert dict(s[1].data) == {'text/plain': 'train: 100%'}
 
+def test_small_outputs_merges_chunks_of_one_stream():
+    import nbformat
+    chunks = [_stream('a\n'), _stream('b\n'), dict(_stream('warn\n'), name='stderr'), _stream('c\n')]
+    s = nbo.small_outputs([nbformat.from_dict(o) for o in chunks])
+    print([(o.name, o.text) for o in s])
+    assert [(o.name, o.text) for o in s] == [('stdout', 'a\nb\n'), ('stderr', 'warn\n'), ('stdout', 'c\n')]
+
 def test_select_by_regex():
     assert [p.name for p in nbo.select(['^20_'])] == ['20_evaluation.ipynb']
     with pytest.raises(SystemExit, match="no notebook in .* matches 'nope'"): nbo.select(['nope'])

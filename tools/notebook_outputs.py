@@ -91,9 +91,18 @@ def shrink_png(b64, limit=MAX_PNG):
         buf = io.BytesIO(); im.save(buf, 'PNG', optimize=True); data = buf.getvalue()
     return base64.b64encode(data).decode()
 
-def small_outputs(outputs):
+def merged_streams(outputs):
+    "Adjacent chunks of one stream as one output: a busy kernel flushes a cell's prints in several chunks."
     out = []
     for o in outputs:
+        if o.output_type == 'stream' and out and out[-1].output_type == 'stream' and out[-1].name == o.name:
+            out[-1].text += o.text
+        else: out.append(o)
+    return out
+
+def small_outputs(outputs):
+    out = []
+    for o in merged_streams(outputs):
         if o.output_type == 'stream':
             o.text = cap_text(final_carriage(o.text))
         elif o.output_type in ('display_data', 'execute_result'):

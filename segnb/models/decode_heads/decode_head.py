@@ -69,12 +69,12 @@ class OHEMPixelSampler(BasePixelSampler):
         return w
 
 # %% ../../../nbs/13_models.decode_heads.decode_head.ipynb #b2fa0fa4
-def check_channels(owner, expected, x, what='input'):
-    "Raise a `ValueError` naming `owner` and both counts when feature map `x` does not have `expected` channels."
+def check_channels(owner, expected, x, what='input', key='in_channels', index_key='in_index'):
+    "Raise a `ValueError` naming `owner` and both counts when feature map `x` does not have `expected` (config `key`) channels."
     if x.dim() != 4 or x.size(1) != expected:
-        raise ValueError(f'{owner}: expected {what} with in_channels={expected}, but the feature map has '
-                         f'{x.size(1) if x.dim() > 1 else "no"} channels (shape {tuple(x.shape)}). Set in_channels '
-                         f'in the head config to the channels of the backbone output it reads (in_index)')
+        raise ValueError(f'{owner}: expected {what} with {key}={expected}, but the feature map has '
+                         f'{x.size(1) if x.dim() > 1 else "no"} channels (shape {tuple(x.shape)}). Set {key} '
+                         f'in the head config to the channels of the backbone output it reads ({index_key})')
 
 def check_pooled_batchnorm(owner, conv_module, n_values):
     "Refuse BatchNorm training on `n_values` == 1 value per channel (a 1x1 pooled map at batch 1), saying what to do."

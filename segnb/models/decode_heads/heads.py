@@ -151,7 +151,7 @@ class DepthwiseSeparableASPPHead(ASPPHead):
     def forward(self, inputs):
         output = self._aspp(self._transform_inputs(inputs))
         if self.c1_bottleneck is not None:
-            check_channels(f'{type(self).__name__} (c1)', self.c1_in_channels, inputs[0], 'inputs[0] with c1_in_channels')
+            check_channels(f'{type(self).__name__} (c1)', self.c1_in_channels, inputs[0], 'inputs[0]', 'c1_in_channels', 'backbone output 0')
             c1 = self.c1_bottleneck(inputs[0])
             output = torch.cat([resize(output, size=c1.shape[2:], mode='bilinear', align_corners=self.align_corners), c1], dim=1)
         return self.cls_seg(self.sep_bottleneck(output))
