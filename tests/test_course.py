@@ -167,6 +167,15 @@ def test_problems_stale_and_missing():
     assert len(probs) == 3 and probs[0].startswith('cell 0: stored output differs')
     assert probs[1].startswith('cell 1: stored output differs') and probs[2].startswith('cell 1: shows nothing')
 
+def test_reader_run_compares_text_with_numbers_masked():
+    "The tour is stored from a full training run; its numbers vary by CPU, its words must not."
+    import nbformat
+    nb = lambda text: nbformat.v4.new_notebook(cells=[_cell('train()', [_stream(text)])])
+    assert nbo.problems(nb('mIoU 0.8512 at iter 200'), nb('mIoU 0.8498 at iter 200'), numbers=False) == []
+    assert nbo.problems(nb('mIoU 0.8512 at iter 200'), nb('mIoU 0.8498 at iter 200'))            # numbers count elsewhere
+    assert nbo.problems(nb('mIoU 0.85'), nb('mAcc 0.85'), numbers=False)                          # words still count
+    assert '00_tutorial_shapes.ipynb' in nbo.READER_RUNS
+
 def test_stream_chunks_are_one_text():
     "A kernel splits a cell's stdout into chunks by timing: one chunk or two, the same text."
     one = _cell('f()', [_stream('a\nb\n')])

@@ -378,3 +378,19 @@ def test_eval_hook_by_epoch_with_epoch_runner(tmp_path):
     r.register_hook(EvalHook(val, by_epoch=True, interval=1, save_best='mIoU', test_fn=lambda m, l, **kw: [0, 0]), 'LOW')
     r.run([tiny_loader()], [('train', 1)])
     assert sorted(f for f in os.listdir(tmp_path) if f.startswith('best')) == ['best_mIoU_epoch_2.pth']
+
+
+def test_text_log_every_interval_with_a_progress_bar(tmp_path, capsys):
+    """The last logger hook clears the averaged buffer once written. A progress bar registered after the text logger
+    does not write the buffer, so it must not take that job: else the text logger re-writes the same line every
+    iteration after the first interval (the default run logged `Iter [197/200]`, `[198/200]`, ... with equal values)."""
+    from segnb.runner.loggers import TextLoggerHook
+    r = make_runner(str(tmp_path), max_iters=6, log=False)
+    r.register_training_hooks(None, timer_config=dict(type='IterTimerHook'), invalid_loss_config=None, log_config=dict(
+        interval=3, hooks=[dict(type='TextLoggerHook', by_epoch=False), dict(type='ProgressBarHook')]))
+    r.run([tiny_loader()], [('train', 1)])
+    records = [json.loads(l) for l in open(tmp_path / f'{r.timestamp}.log.json')]
+    print([x['iter'] for x in records])
+    assert [x['iter'] for x in records] == [3, 6]
+    text = next(h for h in r.hooks if isinstance(h, TextLoggerHook))
+    assert text.reset_flag and '6/6' in capsys.readouterr().err

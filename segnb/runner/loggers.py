@@ -38,6 +38,7 @@ class LoggerHook(Hook):
     "Base of the logging hooks: decides when to average the log buffer; subclasses implement `log(runner)`."
     def __init__(self, interval=10, ignore_last=True, reset_flag=False, by_epoch=True):
         self.interval, self.ignore_last, self.reset_flag, self.by_epoch = interval, ignore_last, reset_flag, by_epoch
+    writes_buffer = True   # it logs the averaged buffer; the last such hook clears it once written
     def log(self, runner): raise NotImplementedError
 
     def get_mode(self, runner):
@@ -48,7 +49,7 @@ class LoggerHook(Hook):
         return runner.inner_iter + 1 if self.by_epoch and inner_iter else runner.iter + 1
 
     def before_run(self, runner):
-        last = next((h for h in runner.hooks[::-1] if isinstance(h, LoggerHook)), None)
+        last = next((h for h in runner.hooks[::-1] if isinstance(h, LoggerHook) and h.writes_buffer), None)
         if last is not None: last.reset_flag = True
     def before_epoch(self, runner): runner.log_buffer.clear()
 
@@ -172,6 +173,7 @@ class TensorboardLoggerHook(LoggerHook):
 @HOOKS.register_module()
 class ProgressBarHook(LoggerHook):
     "A tqdm progress bar over the training iterations with the current loss and LR."
+    writes_buffer = False   # it reads the loss from the outputs, so it never clears the log buffer
     def __init__(self, interval=1, by_epoch=False, file=None, **kwargs):
         super().__init__(interval, True, False, by_epoch)
         self.file, self.bar = file, None
