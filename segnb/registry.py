@@ -62,6 +62,16 @@ def error_text(e):
     plain_key_error = isinstance(e, KeyError) and type(e).__str__ is KeyError.__str__
     return e.args[0] if plain_key_error and len(e.args) == 1 and isinstance(e.args[0], str) else str(e)
 
+# %% ../nbs/01_registry.ipynb #101eac58
+def show_fail(f, contains=''):
+    "Call `f`, print the error it raises as a reader sees it, and check the message contains `contains` (fastcore's `test_fail`, shown)."
+    try: f()
+    except Exception as e:
+        print(f'{type(e).__name__}: {error_text(e)}')
+        assert contains in str(e), f'{contains!r} not in {str(e)!r}'
+        return
+    raise AssertionError(f'expected an exception from {f}')
+
 # %% ../nbs/01_registry.ipynb #8ff06944
 @patch
 def _register(self: Registry, module, names, force):
