@@ -156,6 +156,22 @@ def test_should_show():
     assert not nbo.should_show(_cell('#| export\nx'))
     assert not nbo.should_show(_cell('#| slow\nprint(1)'))
 
+def test_is_example():
+    assert nbo.is_example(_cell('x = f(1)\ntest_eq(x, 2)'))              # a check with nothing shown: an example
+    assert not nbo.is_example(_cell('%matplotlib inline\nimport os\nIN_TEST = os.environ.get("IN_TEST")'))   # setup
+    assert not nbo.is_example(_cell('#| export\ndef f(): pass'))
+    assert not nbo.is_example(_cell('#| hide\nx = 1'))
+    assert not nbo.is_example(_cell('#| cuda\nprint(1)'))
+
+def test_every_example_cell_stores_an_output():
+    """Issue 11: a reader sees what each example checks. Every example cell of every lesson stores an output (print
+    before you assert); `notebook_outputs.py check` also fails on one that shows nothing in a fresh run."""
+    import nbformat
+    silent = [f'{p.name} cell {c.id}: {c.source.strip().splitlines()[0][:60]!r}'
+              for p in nbo.select([]) for c in nbformat.read(str(p), as_version=4).cells
+              if nbo.is_example(c) and not c.get('outputs')]
+    assert not silent, 'example cells that show nothing (print what they check, then refresh):\n' + '\n'.join(silent)
+
 def test_problems_stale_and_missing():
     import nbformat
     stored = nbformat.v4.new_notebook(cells=[_cell('print(1)', [_stream('1\n')]), _cell('print(2)'),
@@ -165,6 +181,8 @@ def test_problems_stale_and_missing():
     probs = nbo.problems(stored, fresh)
     print(probs)
     assert len(probs) == 3 and probs[0].startswith('cell 0: stored output differs')
+    silent = nbformat.v4.new_notebook(cells=[_cell('test_eq(f(), 1)')])
+    assert nbo.problems(silent, silent) == ["cell 0: an example that shows nothing; print what it checks before asserting it ('test_eq(f(), 1)')"]
     assert probs[1].startswith('cell 1: stored output differs') and probs[2].startswith('cell 1: shows nothing')
 
 def test_reader_run_compares_text_with_numbers_masked():

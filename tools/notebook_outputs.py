@@ -10,8 +10,9 @@ With no notebook named, every `nbs/*.ipynb`. A name that is not a file is a rege
 capped at `MAX_LINES`, figures PNG only, each at most `MAX_PNG` bytes (larger ones are shrunk).
 
 `check` fails when a cell's stored text differs from the fresh run once volatile parts are masked (timings,
-paths, dates, memory addresses, progress bars), and when a cell that should show something stores nothing: a
-code cell, neither exported nor hidden, whose last statement is an expression or a print/display/show call.
+paths, dates, memory addresses, progress bars), when a cell that should show something stores nothing (a code
+cell, neither exported nor hidden, whose last statement is an expression or a print/display/show call), and when
+an example cell (`is_example`: run, not exported, hidden or setup-only) shows nothing even in a fresh run.
 """
 import argparse, ast, base64, io, os, re, sys, time
 from concurrent.futures import ProcessPoolExecutor
@@ -175,6 +176,19 @@ def should_show(cell):
     name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ''
     return name in _SHOW
 
+def setup_only(source):
+    "A cell that only imports (and sets a few names), as a lesson's first cell does: it has nothing to show."
+    try: body = ast.parse('\n'.join(l for l in source.splitlines() if not l.lstrip().startswith('%')), '<cell>').body
+    except SyntaxError: return False
+    return any(isinstance(b, (ast.Import, ast.ImportFrom)) for b in body) and \
+        all(isinstance(b, (ast.Import, ast.ImportFrom, ast.Assign)) for b in body)
+
+def is_example(cell):
+    "A lesson's example cell: run by CI, neither exported nor hidden nor setup-only. A reader should see what it checks."
+    if cell.cell_type != 'code' or skipped(cell) or not cell.source.strip(): return False
+    if {'export', 'exports', 'exporti', 'hide', 'default_exp', 'export_', 'eval:'} & directives(cell.source).keys(): return False
+    return not setup_only(cell.source)
+
 def problems(stored, fresh, numbers=True):
     "['cell 12: stored output differs ...', 'cell 14: shows nothing ...'] for one notebook; `numbers=False` masks digits."
     out = []
@@ -186,6 +200,9 @@ def problems(stored, fresh, numbers=True):
             out.append(f'cell {i}: stored output differs from a fresh run\n    stored: {st[:300]!r}\n    fresh:  {ft[:300]!r}')
         if should_show(s) and not s.get('outputs'):
             out.append(f'cell {i}: shows nothing, though its last line displays: {s.source.strip().splitlines()[-1][:80]!r}')
+        elif is_example(s) and not f.get('outputs'):
+            out.append(f'cell {i}: an example that shows nothing; print what it checks before asserting it '
+                       f'({s.source.strip().splitlines()[0][:60]!r})')
     return out
 
 # ---------------------------------------------------------------- commands
