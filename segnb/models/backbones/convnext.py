@@ -115,6 +115,8 @@ class ConvNeXt(nn.Module):
                              build_norm_layer(norm_cfg, c[0])[1])
         self.downsample_layers = nn.ModuleList([stem] + [nn.Sequential(LayerNorm2d(c[i - 1]), nn.Conv2d(c[i - 1], c[i], 2, 2))
                                                          for i in range(1, self.num_stages)])
+        for norm in (m for layer in self.downsample_layers for m in layer if isinstance(m, LayerNorm2d)):
+            norm.channels_last_output = True   # the stages run on channels-last maps (see below)
         self.stages = nn.ModuleList()
         for i, depth in enumerate(self.depths):
             first = sum(self.depths[:i])

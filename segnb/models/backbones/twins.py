@@ -83,11 +83,14 @@ class LocallyGroupedSelfAttention(nn.Module):
         x = F.pad(x.view(b, h, w, c), (0, 0, 0, pad_r, 0, pad_b))
         hp, wp = x.shape[1:3]
         gh, gw = hp // ws, wp // ws
-        windows = x.reshape(b, gh, ws, gw, ws, c).transpose(2, 3).reshape(b, gh * gw, ws * ws, c)
-        q, k, v = self.qkv(windows).reshape(b, gh * gw, ws * ws, 3, heads, c // heads).permute(3, 0, 1, 4, 2, 5)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=_lsa_mask(hp, wp, ws, pad_r, pad_b, x.device),
-                                             dropout_p=self.attn_drop.p if self.training else 0., scale=self.scale)
-        out = out.transpose(2, 3).reshape(b, gh, gw, ws, ws, c).transpose(2, 3).reshape(b, hp, wp, c)[:, :h, :w]
+        bg, L = b * gh * gw, ws * ws   # windows folded into the batch: 4-D q, k, v take SDPA's fused CPU kernel
+        windows = x.reshape(b, gh, ws, gw, ws, c).transpose(2, 3).reshape(bg, L, c)
+        q, k, v = self.qkv(windows).reshape(bg, L, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+        mask = _lsa_mask(hp, wp, ws, pad_r, pad_b, x.device)
+        if mask is not None: mask = mask.expand(b, -1, -1, -1, -1).reshape(bg, 1, L, L)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.attn_drop.p if self.training else 0.,
+                                             scale=self.scale)
+        out = out.transpose(1, 2).reshape(b, gh, gw, ws, ws, c).transpose(2, 3).reshape(b, hp, wp, c)[:, :h, :w]
         return self.proj_drop(self.proj(out.reshape(b, n, c)))
 
 # %% ../../../nbs/87c_models.backbones.twins.ipynb #6ce68a92
