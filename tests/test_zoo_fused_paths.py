@@ -50,10 +50,24 @@ def test_every_module_runs_once_per_forward(build):
     model = build().eval()
     counts = _hook_counts(model, torch.randn(2, 3, 64, 64))
     assert all(v == 1 for v in counts.values()), counts
-    # never called, in mmseg too: nn.MultiheadAttention's `out_proj` (its weights are used functionally); LSA's
-    # `attn_drop` is SDPA's dropout_p (no attention matrix to drop from)
+    # never called, in mmseg too: nn.MultiheadAttention's `out_proj` (its weights are used functionally)
     silent = {n for n, m in model.named_modules() if n not in counts and not isinstance(m, torch.nn.ModuleList)}
-    assert all(n.endswith(('.attn.attn.out_proj', '.attn.attn_drop')) for n in silent), silent
+    assert all(n.endswith('.attn.attn.out_proj') for n in silent), silent
+
+def test_lsa_attn_drop_hook_sees_the_attention_matrix():
+    "A hook on LSA's `attn_drop` takes the written-out path (as mmseg computes it): it sees softmax rows, same output."
+    from segnb.models.backbones.twins import LocallyGroupedSelfAttention
+    torch.manual_seed(0)
+    lsa = LocallyGroupedSelfAttention(16, num_heads=2, window_size=4).eval()
+    x = torch.randn(2, 6 * 5, 16)              # a 6x5 map: windows padded on both sides
+    fused = lsa(x, (6, 5))
+    seen = []
+    h = lsa.attn_drop.register_forward_hook(lambda m, i, o: seen.append(o))
+    try: written = lsa(x, (6, 5))
+    finally: h.remove()
+    assert len(seen) == 1 and seen[0].shape == (2 * 2 * 2, 2, 16, 16)   # (windows x batch, heads, L, L)
+    torch.testing.assert_close(seen[0].sum(-1), torch.ones(8, 2, 16))
+    torch.testing.assert_close(written, fused, rtol=1e-5, atol=1e-6)
 
 def test_convnext_stages_are_channels_last_and_outputs_contiguous():
     torch.manual_seed(0)

@@ -76,6 +76,14 @@ class LocallyGroupedSelfAttention(nn.Module):
         self.proj = nn.Linear(embed_dims, embed_dims)
         self.proj_drop = nn.Dropout(proj_drop_rate)
 
+    def _attend(self, q, k, v, mask):
+        "softmax(q kᵀ · scale + mask) v: SDPA's fused kernel, or written out when `attn_drop` has hooks to see the matrix."
+        d = self.attn_drop
+        if d._forward_hooks or d._forward_pre_hooks or nn.modules.module._global_forward_hooks:
+            attn = (q @ k.transpose(-2, -1)) * self.scale
+            return d((attn if mask is None else attn + mask).softmax(-1)) @ v
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=d.p if self.training else 0., scale=self.scale)
+
     def forward(self, x, hw_shape):
         b, n, c = x.shape
         (h, w), ws, heads = hw_shape, self.window_size, self.num_heads
@@ -88,8 +96,7 @@ class LocallyGroupedSelfAttention(nn.Module):
         q, k, v = self.qkv(windows).reshape(bg, L, 3, heads, c // heads).permute(2, 0, 3, 1, 4)
         mask = _lsa_mask(hp, wp, ws, pad_r, pad_b, x.device)
         if mask is not None: mask = mask.expand(b, -1, -1, -1, -1).reshape(bg, 1, L, L)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.attn_drop.p if self.training else 0.,
-                                             scale=self.scale)
+        out = self._attend(q, k, v, mask)
         out = out.transpose(1, 2).reshape(b, gh, gw, ws, ws, c).transpose(2, 3).reshape(b, hp, wp, c)[:, :h, :w]
         return self.proj_drop(self.proj(out.reshape(b, n, c)))
 
