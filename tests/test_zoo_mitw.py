@@ -7,6 +7,7 @@ import pytest, torch
 from segnb.config import Config
 from segnb.models.segmentors.encoder_decoder import build_segmentor
 from mmseg_venv import needs_mmseg, run_mmseg
+from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 pytestmark = [pytest.mark.filterwarnings('ignore'), needs_mmseg,
@@ -102,18 +103,7 @@ def test_every_segformer_and_twins_config_has_mmsegs_keys_and_shapes():
     names = sorted(os.path.relpath(f, ROOT)[:-3] for d in FAMILY_DIRS for f in glob.glob(f'{ROOT}/{d}/*.py'))
     assert len(names) == 25, names
     cfgs = {n: _model_cfg(n) for n in names}
-    ref = run_mmseg('''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-_linspace = torch.linspace   # mmseg's drop-path rates call .item() on a linspace, which meta tensors refuse
-torch.linspace = lambda *a, **k: _linspace(*a, **dict(k, device='cpu'))
-for n, cfg in inp['cfgs'].items():
-    with torch.device('meta'): out[n] = {k: tuple(v.shape) for k, v in build_segmentor(ConfigDict(cfg)).state_dict().items()}
-''', cfgs=cfgs)
-    for n, cfg in cfgs.items():
-        with torch.device('meta'): ours = {k: tuple(v.shape) for k, v in build_segmentor(cfg).state_dict().items()}
-        assert list(ours) == list(ref[n]), (n, set(ours) ^ set(ref[n]))
-        assert ours == ref[n], n
+    assert_keys_and_shapes(cfgs, patch=LINSPACE_ON_CPU)
 
 def test_larger_variants_give_mmsegs_logits():
     "MiT-B2 (depths 3-4-6-3, width 64) and PCPVT-B / SVT-B at reduced depth: same eval logits as mmseg."

@@ -10,6 +10,7 @@ from segnb.models.segmentors.encoder_decoder import build_segmentor
 from segnb.models.backbones.swin import (window_partition, window_reverse, shift_window_mask, relative_position_index,
                                          ShiftWindowMSA, SwinTransformer, WindowMSA, adapt_swin_state_dict)
 from mmseg_venv import needs_mmseg, run_mmseg
+from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 _configs = pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')
@@ -225,18 +226,7 @@ def test_every_swin_and_knet_config_has_mmsegs_keys_and_shapes():
     names = _names('swin') + _names('knet')
     assert len(names) == 15, names
     cfgs = {n: _model_cfg(n) for n in names}
-    ref = run_mmseg('''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-_linspace = torch.linspace                  # mmseg's Swin calls .item() on a linspace, which the meta device refuses
-torch.linspace = lambda *a, **k: _linspace(*a, **dict(k, device='cpu'))
-for n, cfg in inp['cfgs'].items():
-    with torch.device('meta'): out[n] = {k: tuple(v.shape) for k, v in build_segmentor(ConfigDict(cfg)).state_dict().items()}
-''', cfgs=cfgs)
-    for n, cfg in cfgs.items():
-        with torch.device('meta'): ours = {k: tuple(v.shape) for k, v in build_segmentor(cfg).state_dict().items()}
-        assert list(ours) == list(ref[n]), (n, set(ours) ^ set(ref[n]))
-        assert ours == ref[n], n
+    assert_keys_and_shapes(cfgs, patch=LINSPACE_ON_CPU)
 
 def test_shipped_configs_build():
     "The representative configs shipped in segnb/configs build (on the meta device) without mmseg."

@@ -8,6 +8,7 @@ from segnb.config import Config
 from segnb.registry import MODELS
 from segnb.models.segmentors.encoder_decoder import build_segmentor
 from mmseg_venv import needs_mmseg, run_mmseg
+from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 pytestmark = [pytest.mark.filterwarnings('ignore'), needs_mmseg,
@@ -200,18 +201,7 @@ def test_every_config_of_the_folder_has_mmsegs_keys_and_shapes(folder):
     names = sorted(os.path.relpath(f, ROOT)[:-3] for f in glob.glob(f'{ROOT}/{folder}/*.py'))
     assert len(names) == FOLDERS[folder], names
     cfgs = {n: _model_cfg(n) for n in names}
-    ref = run_mmseg('''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-_linspace = torch.linspace   # mmseg calls .item() on torch.linspace's values: keep those on the CPU
-torch.linspace = lambda *a, **k: _linspace(*a, **{**k, 'device': 'cpu'})
-for n, cfg in inp['cfgs'].items():
-    with torch.device('meta'): out[n] = {k: tuple(v.shape) for k, v in build_segmentor(ConfigDict(cfg)).state_dict().items()}
-''', cfgs=cfgs)
-    for n, cfg in cfgs.items():
-        with torch.device('meta'): ours = {k: tuple(v.shape) for k, v in build_segmentor(cfg).state_dict().items()}
-        assert list(ours) == list(ref[n]), (n, set(ours) ^ set(ref[n]))
-        assert ours == ref[n], n
+    assert_keys_and_shapes(cfgs, patch=LINSPACE_ON_CPU)
 
 SHIPPED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'segnb', 'configs')
 
