@@ -10,7 +10,7 @@ from segnb.models.segmentors.encoder_decoder import build_segmentor
 from segnb.models.backbones.swin import (window_partition, window_reverse, shift_window_mask, relative_position_index,
                                          ShiftWindowMSA, SwinTransformer, WindowMSA, adapt_swin_state_dict)
 from mmseg_venv import needs_mmseg, run_mmseg
-from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU
+from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU, bn as _bn
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 _configs = pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')
@@ -61,12 +61,6 @@ def test_bias_table_with_other_heads_is_skipped():
     assert k not in out
 
 # ---------------------------------------------------------------- differential tests against mmseg 0.30
-
-def _bn(d):
-    "SyncBN -> BN everywhere (a single process)."
-    if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in d.items()}
-    if isinstance(d, (list, tuple)): return type(d)(_bn(v) for v in d)
-    return d
 
 def _model_cfg(name, backbone=None, **changes):
     cfg = Config.fromfile(os.path.join(ROOT, name + '.py'), import_custom_modules=False)

@@ -8,17 +8,11 @@ from segnb.config import Config
 from segnb.registry import MODELS
 from segnb.models.segmentors.encoder_decoder import build_segmentor
 from mmseg_venv import needs_mmseg, run_mmseg
-from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU
+from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU, bn as _bn
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 pytestmark = [pytest.mark.filterwarnings('ignore'), needs_mmseg,
               pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')]
-
-def _bn(d):
-    "SyncBN -> BN everywhere (a single process)."
-    if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in d.items()}
-    if isinstance(d, (list, tuple)): return type(d)(_bn(v) for v in d)
-    return d
 
 def _model_cfg(name, backbone=None, small=True):
     "mmseg's model cfg of config `name`, single-process, no checkpoint, at test size (`_shrink`), `backbone` keys overridden."

@@ -8,24 +8,12 @@ from segnb.config import Config
 from segnb.registry import MODELS
 from segnb.models.segmentors.encoder_decoder import build_segmentor
 from mmseg_venv import needs_mmseg, run_mmseg
-from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU
+from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU, bn as _bn, merge as _merge
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 pytestmark = [pytest.mark.filterwarnings('ignore'), needs_mmseg,
               pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')]
 BN = dict(type='BN', requires_grad=True)
-
-def _bn(d):
-    "SyncBN -> BN everywhere (a single process)."
-    if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in d.items()}
-    if isinstance(d, (list, tuple)): return type(d)(_bn(v) for v in d)
-    return d
-
-def _merge(base, changes):
-    "`base` with `changes` merged in recursively (dicts only), as an mmcv config override."
-    out = dict(base)
-    for k, v in changes.items(): out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 def _model_cfg(name, **changes):
     cfg = Config.fromfile(os.path.join(ROOT, name + '.py'), import_custom_modules=False)
