@@ -8,7 +8,7 @@ from segnb.config import Config
 from segnb.registry import MODELS
 from segnb.models.segmentors.encoder_decoder import build_segmentor
 from mmseg_venv import needs_mmseg, run_mmseg
-from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU, bn as _bn
+from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU, bn as _bn, assert_same, inputs, random_norms, run_both
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 pytestmark = [pytest.mark.filterwarnings('ignore'), needs_mmseg,
@@ -23,31 +23,12 @@ def _model_cfg(name, backbone=None, small=True):
     model['backbone'].update(backbone or {})
     return model
 
-def _random_stats(model):
-    for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.running_mean.uniform_(-.2, .2); m.running_var.uniform_(.5, 2)
-            m.weight.data.uniform_(.5, 1.5); m.bias.data.uniform_(-.2, .2)
-        if isinstance(m, torch.nn.LayerNorm):
-            m.weight.data.uniform_(.5, 1.5); m.bias.data.uniform_(-.2, .2)
+def _random_stats(model): return random_norms(model, affine=True, layer_norm=True)
 
 def _random_embeddings(model):
     "Non-zero class token and position embedding (both start at zero), so that their use is tested."
     for name, p in model.named_parameters():
         if name.endswith(('cls_token', 'pos_embed')): p.data.normal_(0, 0.5)
-
-_MMSEG = '''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-torch.manual_seed(0)
-m = build_segmentor(ConfigDict(inp['cfg'])).eval()
-out['keys'] = list(m.state_dict())
-out['shapes'] = {k: tuple(v.shape) for k, v in m.state_dict().items()}
-m.load_state_dict(inp['sd'], strict=True)
-with torch.no_grad():
-    out['logits'] = m.encode_decode(inp['x'], None)
-    out['losses'] = m.forward_train(inp['x'], inp['metas'], inp['gt'])
-'''
 
 def check_against_mmseg(name, backbone=None, size=64, n_classes=19, small=True):
     "Keys (in order) and shapes, eval logits and eval-mode losses (auxiliary heads included) equal mmseg's."
@@ -55,19 +36,10 @@ def check_against_mmseg(name, backbone=None, size=64, n_classes=19, small=True):
     cfg = _model_cfg(name, backbone, small)
     model = build_segmentor(cfg).eval()
     _random_stats(model); _random_embeddings(model)
-    x = torch.randn(2, 3, size, size)
-    gt = torch.randint(0, n_classes, (2, 1, size, size))
-    gt[:, :, :4] = 255
-    metas = [dict(img_shape=(size, size, 3), ori_shape=(size, size, 3), pad_shape=(size, size, 3), flip=False)] * 2
-    sd = model.state_dict()
-    with torch.no_grad(): logits, losses = model.encode_decode(x, None), model.forward_train(x, metas, gt)
-    ref = run_mmseg(_MMSEG, cfg=cfg, sd=sd, x=x, gt=gt, metas=metas)
-    assert list(sd) == ref['keys']
-    assert {k: tuple(v.shape) for k, v in sd.items()} == ref['shapes']
-    torch.testing.assert_close(logits, ref['logits'], rtol=1e-5, atol=1e-5)
-    assert set(losses) == set(ref['losses']), (set(losses), set(ref['losses']))
-    for k in losses: torch.testing.assert_close(losses[k], ref['losses'][k], rtol=1e-5, atol=1e-5, msg=k)
-    return losses
+    x, gt, metas = inputs(size, n_classes)
+    ours, ref = run_both({name: dict(cfg=cfg, model=model, x=x, gt=gt, metas=metas)})
+    assert_same(ours[name], ref[name], ordered_keys=True, name=name)
+    return ours[name]['losses']
 
 def _shrink(model, dims=64, heads=4):
     "The same model at test size: the ViT `dims` wide with one layer more than it has outputs (the last output skips one)."
