@@ -7,6 +7,8 @@ process, alternating call by call, the order reversed every other round (`time_p
 Each row prints the median wall seconds, the ratio of the medians, the spread of the per-round ratios (min-max: the
 noise of a shared machine), the ratio of median process CPU times (less disturbed by other processes' load; with 2
 threads it includes OpenMP's spin-waiting) and the share of identical predicted pixels (both compute the same thing).
+On a loaded machine 2 threads time mostly OpenMP's waits for a descheduled thread, on both sides alike (CGNet, a model
+of many small ops, once read 3x either way): there `--threads 1` gives steady CPU-time ratios.
 mmseg cannot run PSANet without mmcv's compiled PSAMask: its head gets segnb's pure-PyTorch `PSAMask` (that row
 times everything but the mask).
 
