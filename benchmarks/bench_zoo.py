@@ -7,6 +7,8 @@ process, alternating call by call, the order reversed every other round (`time_p
 Each row prints the median wall seconds, the ratio of the medians, the spread of the per-round ratios (min-max: the
 noise of a shared machine), the ratio of median process CPU times (less disturbed by other processes' load; with 2
 threads it includes OpenMP's spin-waiting) and the share of identical predicted pixels (both compute the same thing).
+On a loaded machine 2 threads time mostly OpenMP's waits for a descheduled thread, on both sides alike (CGNet, a model
+of many small ops, once read 3x either way): there `--threads 1` gives steady CPU-time ratios.
 mmseg cannot run PSANet without mmcv's compiled PSAMask: its head gets segnb's pure-PyTorch `PSAMask` (that row
 times everything but the mask).
 
@@ -18,6 +20,10 @@ across runs. Add a family by adding a line to FAMILIES (family: segnb config; mm
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo.py --family hrnet ocrnet --size 256 --reps 3
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo.py --list                 # the table of families
     SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo.py --family swin --reps 0 --mem-reps 3   # peak memory
+    SEGNB_MMSEG_VENV=/path/to/venv python benchmarks/bench_zoo.py --family cgnet --reps 0 --profile 3   # per-op CPU time
+
+`--profile N` runs N inferences of each model under torch.profiler (same input, same weights) and prints, per operator,
+the total self CPU time of each side and the difference, largest differences first: where a ratio above 1.0 comes from.
 """
 import argparse, json, os, statistics, subprocess, sys, time, warnings
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -149,6 +155,31 @@ def bench_family(family, data, reps):
           f'{same:8.2%}', flush=True)
 
 
+def profile_family(family, data, reps, top=15, rounds=3):
+    """Per-operator self CPU time (ms per `reps` inferences) of segnb's and mmseg's model: `rounds` profiles of each,
+    alternating (A B, B A, ...), each operator's minimum over the rounds (a loaded machine only adds time); largest
+    gaps first."""
+    from torch.profiler import ProfilerActivity, profile
+    models = build_pair(model_cfg(FAMILIES[family]))
+    names, ops = list(models), {n: {} for n in models}
+    for n in names: infer(models[n], data)                    # warm-up, outside the profiles
+    for r in range(rounds):
+        for n in (names if r % 2 == 0 else names[::-1]):
+            with profile(activities=[ProfilerActivity.CPU]) as prof:
+                for _ in range(reps): infer(models[n], data)
+            for e in prof.key_averages():
+                t = e.self_cpu_time_total / 1e3
+                ops[n][e.key] = (min(t, ops[n][e.key][0]) if e.key in ops[n] else t, e.count)
+    get = lambda n, k: ops[n].get(k, (0.0, 0))
+    total = {n: sum(t for t, _ in ops[n].values()) for n in ops}
+    print(f'\n{family}: self CPU ms per {reps} inferences (min of {rounds} profiles): segnb {total["segnb"]:.1f}, '
+          f'mmseg {total["mmseg"]:.1f} ({total["segnb"] / total["mmseg"]:.2f}x)')
+    print(f'{"op":40s} {"segnb ms":>9s} {"calls":>6s} {"mmseg ms":>9s} {"calls":>6s} {"diff ms":>8s}')
+    for k in sorted(set(ops['segnb']) | set(ops['mmseg']), key=lambda k: -abs(get('segnb', k)[0] - get('mmseg', k)[0]))[:top]:
+        (a, na), (b, nb) = get('segnb', k), get('mmseg', k)
+        print(f'{k[:40]:40s} {a:9.1f} {na:6d} {b:9.1f} {nb:6d} {a - b:8.1f}')
+
+
 def _peak_mib():
     "This process's peak resident memory (VmHWM, MiB): unlike ru_maxrss, it starts afresh at exec."
     with open('/proc/self/status') as f: return int(next(line for line in f if line.startswith('VmHWM:')).split()[1]) / 1024
@@ -184,6 +215,8 @@ def run(args):
               f'alternating rounds; shared machines are noisy: read the per-round ratio range')
         print(f'{"family":13s} {"config":58s} {"segnb s":>8s} {"mmseg s":>8s} {"ratio":>6s} {"range":>11s} {"cpu":>6s} {"same px":>8s}')
         for family in args.family: bench_family(family, batch(1, SIZES.get(family, args.size)), args.reps)
+    if args.profile:
+        for family in args.family: profile_family(family, batch(1, SIZES.get(family, args.size)), args.profile)
     if args.mem_reps:
         print(f'\npeak RSS (MiB) of a process that builds the model and infers once, median of {args.mem_reps} per side')
         print(f'{"family":13s} {"segnb":>8s} {"mmseg":>8s} {"ratio":>6s}')
@@ -199,6 +232,7 @@ def main():
     ap.add_argument('--reps', type=int, default=5, help='timed rounds after one warm-up round (0: no speed table)')
     ap.add_argument('--mem-reps', type=int, default=0, help='fresh processes per side for the peak-memory table (0: none)')
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--profile', type=int, default=0, help='inferences per side under torch.profiler (0: no op table)')
     ap.add_argument('--in-venv', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--mem-worker', nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -2,24 +2,11 @@
 
 Each family is checked on one mmseg config, built at its own depth (50): logits on a 1x3x64x64 input, losses on a batch of two with SyncBN -> BN;
 every parameter and BatchNorm statistic is randomized first (a zero-initialised `conv_out` would hide the attention)."""
-import os
 import pytest, torch
-from segnb.config import Config
 from segnb.models.segmentors.encoder_decoder import build_segmentor
-from mmseg_venv import needs_mmseg, run_mmseg
+from zoo_check import MARKS, assert_same, model_cfg as _model_cfg, run_both
 
-ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
-needs_configs = pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')
-pytestmark = [pytest.mark.filterwarnings('ignore'), needs_configs, needs_mmseg]
-
-def _bn(d):
-    "SyncBN -> BN everywhere (a single process)."
-    if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in d.items()}
-    if isinstance(d, (list, tuple)): return type(d)(_bn(v) for v in d)
-    return d
-
-def _model_cfg(name):
-    return dict(_bn(dict(Config.fromfile(os.path.join(ROOT, name + '.py'), import_custom_modules=False).model)), pretrained=None)
+pytestmark = MARKS
 
 def _randomized(model):
     "Every parameter and BatchNorm statistic drawn at random (scaled to keep activations tame), in place."
@@ -38,21 +25,6 @@ def _no_dropout(model):
         if isinstance(m, torch.nn.modules.dropout._DropoutNd): m.eval()
     return model
 
-_MMSEG = '''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-{patch}
-m = build_segmentor(ConfigDict(inp['cfg']))
-out['shapes'] = {{k: tuple(v.shape) for k, v in m.state_dict().items()}}
-m.load_state_dict(inp['sd'], strict=True)
-m.eval()
-with torch.no_grad(): out['logits'] = m.encode_decode(inp['x'][:1], None)
-m.train()
-for mod in m.modules():
-    if isinstance(mod, torch.nn.modules.dropout._DropoutNd): mod.eval()
-out['losses'] = {{k: v.detach() for k, v in m.forward_train(inp['x'], inp['metas'], inp['gt']).items()}}
-'''
-
 def _inputs(size):
     torch.manual_seed(0)
     x = torch.randn(2, 3, size, size)          # logits of x[:1]; losses of the batch of 2 (BatchNorm on 1x1 pooled maps)
@@ -66,28 +38,17 @@ def _local_losses(name, size=64):
     model = _no_dropout(_randomized(build_segmentor(_model_cfg(name))).train())
     return {k: v.detach() for k, v in model.forward_train(x, metas, gt).items()}
 
-def compare_with_mmseg(name, patch='', size=64, edit=None):
-    "Build config `name` (changed in place by `edit`) in both; return (our shapes, theirs, our logits, theirs, our losses, theirs)."
+def check_against_mmseg(name, patch='', size=64, edit=None):
+    """Config `name` (changed in place by `edit`) in both, mmseg's after `patch`: keys in order and shapes, logits of
+    one image, training losses (dropout off) of two; returns our logits and losses."""
     cfg = _model_cfg(name)
     if edit: edit(cfg)
     x, gt, metas = _inputs(size)
-    model = _randomized(build_segmentor(cfg))
-    sd = {k: v.clone() for k, v in model.state_dict().items()}   # training updates the BN statistics in place
-    with torch.no_grad(): logits = model.eval().encode_decode(x[:1], None)
-    losses = {k: v.detach() for k, v in _no_dropout(model.train()).forward_train(x, metas, gt).items()}
-    ref = run_mmseg(_MMSEG.format(patch=patch), cfg=cfg, sd=sd, x=x, gt=gt, metas=metas)
-    shapes = {k: tuple(v.shape) for k, v in sd.items()}
-    return shapes, ref['shapes'], logits, ref['logits'], losses, ref['losses']
-
-def check_against_mmseg(name, patch='', size=64, edit=None):
-    shapes, ref_shapes, logits, ref_logits, losses, ref_losses = compare_with_mmseg(name, patch, size, edit)
-    assert list(shapes) == list(ref_shapes) and shapes == ref_shapes, set(shapes) ^ set(ref_shapes)
-    torch.testing.assert_close(logits, ref_logits, rtol=1e-5, atol=1e-5)
-    assert set(losses) == set(ref_losses), (sorted(losses), sorted(ref_losses))
-    for k in losses:   # accuracy counts argmaxes: a near-tie may flip a pixel or two (0.013% each at 2x60x64 valid pixels)
-        tol = dict(rtol=0, atol=0.03) if k.endswith('acc_seg') else dict(rtol=1e-5, atol=1e-5)
-        torch.testing.assert_close(losses[k], ref_losses[k], **tol, msg=lambda m: f'{k}: {m}')
-    return logits, losses
+    case = dict(cfg=cfg, model=_randomized(build_segmentor(cfg)), x=x, logits_n=1, gt=gt, metas=metas, mode='train_no_dropout')
+    ours, ref = run_both({name: case}, patch=patch)
+    # accuracy counts argmaxes: a near-tie may flip a pixel or two (0.013% each at 2x60x64 valid pixels)
+    assert_same(ours[name], ref[name], acc_atol=0.03, ordered_keys=True, name=name)
+    return ours[name]['logits'], ours[name]['losses']
 
 def test_nonlocal_matches_mmseg():
     logits, losses = check_against_mmseg('nonlocal_net/nonlocal_r50-d8_512x1024_40k_cityscapes')

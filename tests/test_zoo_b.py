@@ -5,31 +5,10 @@ The differential tests need SEGNB_MMSEG_CONFIGS and SEGNB_MMSEG_VENV (see tests/
 without them; `point_sample` is checked against plain loops everywhere."""
 import os
 import pytest, torch
-from segnb.config import Config
 from segnb.models.segmentors.encoder_decoder import build_segmentor
-from mmseg_venv import needs_mmseg, run_mmseg
+from zoo_check import ROOT, assert_same, model_cfg as _model_cfg, needs_both, random_norms, run_both
 
-ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 pytestmark = [pytest.mark.filterwarnings("ignore")]
-needs_configs = pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')
-
-def needs_both(test): return needs_mmseg(needs_configs(test))
-
-def _bn(d):
-    "SyncBN -> BN everywhere: both sides build without a process group."
-    if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in d.items()}
-    if isinstance(d, (list, tuple)): return type(d)(_bn(v) for v in d)
-    return d
-
-def _model_cfg(name, **changes):
-    cfg = Config.fromfile(os.path.join(ROOT, name + '.py'), import_custom_modules=False)
-    return dict(_bn(cfg.to_dict()['model']), pretrained=None, **changes)
-
-def _randomize_norms(model):
-    "Non-trivial running statistics, so eval-mode logits exercise them."
-    for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.running_mean.uniform_(-.2, .2); m.running_var.uniform_(.5, 2)
 
 def _batch(n, h, w, num_classes, seed=0):
     g = torch.Generator().manual_seed(seed)
@@ -44,48 +23,21 @@ def _train_no_dropout(model):
         if isinstance(m, torch.nn.modules.dropout._DropoutNd): m.eval()
     return model
 
-_MMSEG = '''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-for n, cfg in inp['cfgs'].items():
-    m = build_segmentor(ConfigDict(cfg))
-    shapes = {k: tuple(v.shape) for k, v in m.state_dict().items()}
-    m.load_state_dict(inp['sds'][n], strict=True)
-    m.eval()
-    b = inp['bs'][n]
-    with torch.no_grad(): logits = m.encode_decode(b['img'][:1], None)
-    m.train()
-    for mod in m.modules():
-        if isinstance(mod, torch.nn.modules.dropout._DropoutNd): mod.eval()
-    torch.manual_seed(0)
-    losses = m.forward_train(b['img'], b['img_metas'], b['gt_semantic_seg'])
-    out[n] = dict(shapes=shapes, logits=logits, losses={k: v.detach() for k, v in losses.items()})
-'''
-
 def check_like_mmseg(names, size=64, changes=None):
-    "Build each config on both sides; compare keys and shapes, eval logits (1 image) and training losses (2 images)."
+    """Build each config on both sides; compare keys and shapes, eval logits (1 image) and training losses (2 images,
+    dropout off, the same seed before them: PointRend draws random points)."""
     torch.manual_seed(0)
-    cfgs = {n: _model_cfg(n, **(changes or {})) for n in names}
-    ours, sds, bs = {}, {}, {}
-    for n, cfg in cfgs.items():
-        model = build_segmentor(cfg).eval()
-        _randomize_norms(model)
-        sds[n] = {k: v.clone() for k, v in model.state_dict().items()}
-        num_classes = cfg['decode_head']['num_classes'] if isinstance(cfg['decode_head'], dict) else cfg['decode_head'][-1]['num_classes']
-        b = bs[n] = _batch(2, size, size, num_classes)
-        with torch.no_grad(): logits = model.encode_decode(b['img'][:1], None)
-        torch.manual_seed(0)
-        losses = _train_no_dropout(model).forward_train(b['img'], b['img_metas'], b['gt_semantic_seg'])
-        ours[n] = dict(shapes={k: tuple(v.shape) for k, v in sds[n].items()}, logits=logits, losses=losses)
-    ref = run_mmseg(_MMSEG, cfgs=cfgs, sds=sds, bs=bs)
+    cases = {}
     for n in names:
-        assert ours[n]['shapes'] == ref[n]['shapes'], (n, set(ours[n]['shapes']) ^ set(ref[n]['shapes']))
-        torch.testing.assert_close(ours[n]['logits'], ref[n]['logits'], rtol=1e-5, atol=1e-5, msg=n)
-        assert list(ours[n]['losses']) == list(ref[n]['losses']), n
-        one_pixel = 100.5 / int((bs[n]['gt_semantic_seg'] != 255).sum())   # acc_seg, in percent of labelled pixels: a near-tie may flip one
-        for k, v in ours[n]['losses'].items():
-            tol = dict(rtol=0, atol=one_pixel) if k.endswith('acc_seg') else dict(rtol=1e-5, atol=1e-5)
-            torch.testing.assert_close(v.detach(), ref[n]['losses'][k], **tol, msg=f'{n}: {k}')
+        cfg = _model_cfg(n, **(changes or {}))
+        head = cfg['decode_head'] if isinstance(cfg['decode_head'], dict) else cfg['decode_head'][-1]
+        b = _batch(2, size, size, head['num_classes'])
+        cases[n] = dict(cfg=cfg, model=random_norms(build_segmentor(cfg).eval()), x=b['img'], logits_n=1, metas=b['img_metas'],
+                        gt=b['gt_semantic_seg'], mode='train_no_dropout', seed=0)
+    ours, ref = run_both(cases)
+    for n, c in cases.items():
+        one_pixel = 100.5 / int((c['gt'] != 255).sum())   # acc_seg, in percent of labelled pixels: a near-tie may flip one
+        assert_same(ours[n], ref[n], acc_atol=one_pixel, ordered_losses=True, name=n)
     return ours
 
 @needs_both

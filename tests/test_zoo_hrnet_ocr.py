@@ -7,37 +7,18 @@ import pytest, torch
 from segnb.config import Config
 from segnb.models import build_segmentor
 from mmseg_venv import needs_mmseg, run_mmseg
-from test_models_mmseg import _bn      # SyncBN -> BN everywhere (a single process on CPU)
+from zoo_check import ROOT, assert_same, bn as _bn, model_cfg as _model_cfg, needs_configs, random_norms, run_both
 
-ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
-needs_configs = pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')
 pytestmark = pytest.mark.filterwarnings('ignore')
 CONFIGS = ['hrnet/fcn_hr18s_512x1024_40k_cityscapes', 'hrnet/fcn_hr18_512x1024_40k_cityscapes',
            'ocrnet/ocrnet_hr18s_512x1024_40k_cityscapes', 'ocrnet/ocrnet_r101-d8_512x1024_40k_b8_cityscapes']
 TRAIN = ['hrnet/fcn_hr18s_512x1024_40k_cityscapes', 'ocrnet/ocrnet_hr18s_512x1024_40k_cityscapes',
          'ocrnet/ocrnet_r101-d8_512x1024_40k_b8_cityscapes']
 
-def _model_cfg(name):
-    return dict(_bn(dict(Config.fromfile(os.path.join(ROOT, name + '.py'), import_custom_modules=False).model)), pretrained=None)
-
 def _random_model(cfg, seed):
     "A segnb model with random weights and random BatchNorm statistics (so eval mode is not the identity)."
     torch.manual_seed(seed)
-    model = build_segmentor(cfg)
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.running_mean.uniform_(-.2, .2); m.running_var.uniform_(.5, 2)
-            m.weight.data.uniform_(.5, 1.5); m.bias.data.uniform_(-.2, .2)
-    return model
-
-_MMSEG = '''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-def build(n):
-    m = build_segmentor(ConfigDict(inp['cfgs'][n]))
-    m.load_state_dict(inp['sds'][n], strict=True)
-    return m
-'''
+    return random_norms(build_segmentor(cfg), affine=True)
 
 @pytest.fixture(scope='module')
 def runs():
@@ -48,33 +29,18 @@ def runs():
     finally: torch.set_num_threads(threads)
 
 def _both_libraries():
-    "Keys and shapes, eval logits, and one training forward (losses, BN statistics) in segnb and in mmseg."
+    """Keys and shapes, eval logits, and for TRAIN one training forward (losses, BN statistics; dropout on, seed 1) in
+    segnb and in mmseg."""
     torch.manual_seed(0)
     x, img = torch.randn(1, 3, 64, 64), torch.randn(2, 3, 64, 64)
     gt = torch.randint(0, 19, (2, 1, 64, 64)); gt[:, :, :8] = 255
     metas = [dict(ori_shape=(64, 64, 3), img_shape=(64, 64, 3), pad_shape=(64, 64, 3), flip=False)] * 2
-    cfgs = {n: _model_cfg(n) for n in CONFIGS}
-    models = {n: _random_model(cfgs[n], i) for i, n in enumerate(CONFIGS)}
-    sds = {n: {k: v.clone() for k, v in m.state_dict().items()} for n, m in models.items()}
-    ours = {}
-    for n, m in models.items():
-        with torch.no_grad(): logits = m.eval().encode_decode(x, None)
-        ours[n] = dict(shapes={k: tuple(v.shape) for k, v in sds[n].items()}, logits=logits)
-        if n in TRAIN:
-            torch.manual_seed(1)
-            ours[n]['losses'] = {k: v.detach() for k, v in m.train().forward_train(img, metas, gt).items()}
-            ours[n]['stats'] = {k: v for k, v in m.state_dict().items() if 'running_' in k}
-    ref = run_mmseg(_MMSEG + '''
-for n in inp['cfgs']:
-    m = build(n)
-    r = out[n] = dict(shapes={k: tuple(v.shape) for k, v in m.state_dict().items()})
-    with torch.no_grad(): r['logits'] = m.eval().encode_decode(inp['x'], None)
-    if n in inp['train']:
-        torch.manual_seed(1)
-        r['losses'] = {k: v.detach() for k, v in m.train().forward_train(inp['img'], inp['metas'], inp['gt']).items()}
-        r['stats'] = {k: v for k, v in m.state_dict().items() if 'running_' in k}
-''', timeout=600, cfgs=cfgs, sds=sds, x=x, img=img, gt=gt, metas=metas, train=TRAIN)
-    return ours, ref
+    cases = {}
+    for i, n in enumerate(CONFIGS):
+        cfg = _model_cfg(n)
+        cases[n] = dict(cfg=cfg, model=_random_model(cfg, i), x=x)
+        if n in TRAIN: cases[n].update(img=img, gt=gt, metas=metas, mode='train', seed=1, stats=True)
+    return run_both(cases, timeout=600)
 
 @needs_configs
 @needs_mmseg
@@ -98,10 +64,9 @@ def test_same_weights_same_logits(runs, name):
 def test_same_training_losses_and_bn_statistics(runs, name):
     "Cascade configs log `decode_0.*` (FCN, weight 0.4) and `decode_1.*` (OCR); BN statistics move as in mmseg."
     ours, ref = runs
-    assert list(ours[name]['losses']) == list(ref[name]['losses'])
     if 'ocrnet' in name: assert list(ours[name]['losses'])[:3] == ['decode_0.loss_ce', 'decode_0.acc_seg', 'decode_1.loss_ce']
-    for k, v in ours[name]['losses'].items(): torch.testing.assert_close(v, ref[name]['losses'][k], rtol=1e-5, atol=1e-5, msg=k)
-    for k, v in ours[name]['stats'].items(): torch.testing.assert_close(v, ref[name]['stats'][k], rtol=1e-5, atol=1e-5, msg=k)
+    assert ours[name]['stats'] and set(ours[name]['stats']) == set(ref[name]['stats'])
+    assert_same(ours[name], ref[name], ordered_losses=True, name=name)
 
 def _train_state(model):
     "Names of the parameters without gradient and of the modules in eval mode, after `model.train()`."

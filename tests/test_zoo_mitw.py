@@ -7,16 +7,11 @@ import pytest, torch
 from segnb.config import Config
 from segnb.models.segmentors.encoder_decoder import build_segmentor
 from mmseg_venv import needs_mmseg, run_mmseg
+from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU, bn as _bn, assert_same, inputs, random_norms, run_both
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 pytestmark = [pytest.mark.filterwarnings('ignore'), needs_mmseg,
               pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')]
-
-def _bn(d):
-    "SyncBN -> BN everywhere (a single process)."
-    if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in d.items()}
-    if isinstance(d, (list, tuple)): return type(d)(_bn(v) for v in d)
-    return d
 
 def _merge(cfg, changes):
     "`cfg` with nested dict `changes` merged in."
@@ -31,25 +26,9 @@ def _model_cfg(name, **changes):
     model = _merge(model, dict(pretrained=None, backbone=dict(init_cfg=None)))
     return _merge(model, changes)
 
-_MMSEG = '''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-torch.manual_seed(0)
-m = build_segmentor(ConfigDict(inp['cfg'])).eval()
-out['shapes'] = {k: tuple(v.shape) for k, v in m.state_dict().items()}
-m.load_state_dict(inp['sd'], strict=True)
-with torch.no_grad():
-    out['logits'] = m.encode_decode(inp['x'], None)
-    out['losses'] = m.forward_train(inp['x'], inp['metas'], inp['gt'])
-'''
-
 def _randomize(model):
     "Random BN statistics and non-trivial norm affines, so that a wrong norm or a swapped key shows in the logits."
-    for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.running_mean.uniform_(-.2, .2); m.running_var.uniform_(.5, 2)
-        if isinstance(m, (torch.nn.modules.batchnorm._BatchNorm, torch.nn.LayerNorm)):
-            m.weight.data.uniform_(.5, 1.5); m.bias.data.uniform_(-.2, .2)
+    return random_norms(model, affine=True, layer_norm=True)
 
 def check_against_mmseg(name, size=64, n_classes=19, batch=2, **changes):
     "Keys and shapes, eval logits and eval-mode losses (every head, auxiliary ones included) equal mmseg's."
@@ -58,19 +37,10 @@ def check_against_mmseg(name, size=64, n_classes=19, batch=2, **changes):
     model = build_segmentor(cfg).eval()
     model.init_weights()   # mmseg's init (trunc-normal linears, fan-out convs), as training starts from
     _randomize(model)
-    h, w = (size, size) if isinstance(size, int) else size
-    x = torch.randn(batch, 3, h, w)
-    gt = torch.randint(0, n_classes, (batch, 1, h, w))
-    gt[:, :, :4] = 255
-    metas = [dict(img_shape=(h, w, 3), ori_shape=(h, w, 3), pad_shape=(h, w, 3), flip=False)] * batch
-    sd = model.state_dict()
-    with torch.no_grad(): logits, losses = model.encode_decode(x, None), model.forward_train(x, metas, gt)
-    ref = run_mmseg(_MMSEG, cfg=cfg, sd=sd, x=x, gt=gt, metas=metas)
-    assert {k: tuple(v.shape) for k, v in sd.items()} == ref['shapes']
-    torch.testing.assert_close(logits, ref['logits'], rtol=1e-5, atol=1e-5)
-    assert set(losses) == set(ref['losses']), (set(losses), set(ref['losses']))
-    for k in losses: torch.testing.assert_close(losses[k], ref['losses'][k], rtol=1e-5, atol=1e-5, msg=k)
-    return (logits - ref['logits']).abs().max().item()
+    x, gt, metas = inputs(size, n_classes, batch)
+    ours, ref = run_both({name: dict(cfg=cfg, model=model, x=x, gt=gt, metas=metas)})
+    assert_same(ours[name], ref[name], name=name)
+    return (ours[name]['logits'] - ref[name]['logits']).abs().max().item()
 
 def test_segformer_mit_b0_matches_mmseg():
     "MiT-B0 + SegformerHead as shipped (all four stages, sr ratios 8-4-2-1), on a 64x64 input."
@@ -102,18 +72,7 @@ def test_every_segformer_and_twins_config_has_mmsegs_keys_and_shapes():
     names = sorted(os.path.relpath(f, ROOT)[:-3] for d in FAMILY_DIRS for f in glob.glob(f'{ROOT}/{d}/*.py'))
     assert len(names) == 25, names
     cfgs = {n: _model_cfg(n) for n in names}
-    ref = run_mmseg('''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-_linspace = torch.linspace   # mmseg's drop-path rates call .item() on a linspace, which meta tensors refuse
-torch.linspace = lambda *a, **k: _linspace(*a, **dict(k, device='cpu'))
-for n, cfg in inp['cfgs'].items():
-    with torch.device('meta'): out[n] = {k: tuple(v.shape) for k, v in build_segmentor(ConfigDict(cfg)).state_dict().items()}
-''', cfgs=cfgs)
-    for n, cfg in cfgs.items():
-        with torch.device('meta'): ours = {k: tuple(v.shape) for k, v in build_segmentor(cfg).state_dict().items()}
-        assert list(ours) == list(ref[n]), (n, set(ours) ^ set(ref[n]))
-        assert ours == ref[n], n
+    assert_keys_and_shapes(cfgs, patch=LINSPACE_ON_CPU)
 
 def test_larger_variants_give_mmsegs_logits():
     "MiT-B2 (depths 3-4-6-3, width 64) and PCPVT-B / SVT-B at reduced depth: same eval logits as mmseg."

@@ -8,17 +8,12 @@ import pytest, torch
 from segnb.config import Config
 from segnb.models.segmentors.encoder_decoder import build_segmentor
 from mmseg_venv import needs_mmseg, run_mmseg
+from zoo_check import assert_keys_and_shapes, bn as _bn
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 pytestmark = [pytest.mark.filterwarnings('ignore'), needs_mmseg,
               pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')]
 FAMILY_DIRS = ('convnext', 'poolformer')
-
-def _bn(d):
-    "SyncBN -> BN everywhere (a single process)."
-    if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in d.items()}
-    if isinstance(d, (list, tuple)): return type(d)(_bn(v) for v in d)
-    return d
 
 def _model_cfg(name, **backbone):
     "The config's model (read with its custom_imports: segnb provides mmcls.models), no pretrained weights."
@@ -115,14 +110,7 @@ def test_every_convnext_and_poolformer_config_has_mmsegs_keys_and_shapes():
     names = _family_configs()
     assert len(names) == 11, names
     cfgs = {n: _model_cfg(n) for n in names}
-    ref = run_mmseg(_MM_PRELUDE + '''
-for n, cfg in inp['cfgs'].items():
-    with torch.device('meta'): out[n] = {k: tuple(v.shape) for k, v in build_segmentor(ConfigDict(cfg)).state_dict().items()}
-''', cfgs=cfgs, timeout=600)
-    for n, cfg in cfgs.items():
-        with torch.device('meta'): ours = {k: tuple(v.shape) for k, v in build_segmentor(cfg).state_dict().items()}
-        assert list(ours) == list(ref[n]), (n, set(ours) ^ set(ref[n]))
-        assert ours == ref[n], n
+    assert_keys_and_shapes(cfgs, patch=_MM_PRELUDE, timeout=600)
 
 def test_trainable_parameters_match_mmseg():
     "The same parameters train (PoolFormer freezes its stem whenever frozen_stages >= 0; ConvNeXt's frozen_stages=2)."

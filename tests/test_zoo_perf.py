@@ -3,15 +3,13 @@
 Differential tests against mmseg itself: the same keys and shapes for all twelve fastfcn configs, and for one config
 per head the same eval logits and the same training losses (decode, SE and auxiliary) with the same weights.
 Needs SEGNB_MMSEG_CONFIGS and SEGNB_MMSEG_VENV; skips without them (CI has both and fails on skips)."""
-import glob, os
-import pytest, torch
+import torch
 import torch.nn.functional as F
 from segnb.models.segmentors.encoder_decoder import build_segmentor
-from mmseg_venv import needs_mmseg, run_mmseg
-from test_zoo_b import ROOT, _batch, _model_cfg, _train_no_dropout, check_like_mmseg
+from test_zoo_b import _batch, _model_cfg, _train_no_dropout, check_like_mmseg
+from zoo_check import MARKS, assert_keys_and_shapes, config_names
 
-pytestmark = [pytest.mark.filterwarnings('ignore'), needs_mmseg,
-              pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')]
+pytestmark = MARKS
 
 ENC = 'fastfcn/fastfcn_r50-d32_jpu_enc_512x1024_80k_cityscapes'
 
@@ -41,16 +39,6 @@ def test_enc_se_loss_is_the_weighted_bce_of_the_present_classes():
 
 def test_every_fastfcn_config_has_mmsegs_keys_and_shapes():
     "All 12 fastfcn configs of mmseg 0.30 build in segnb (meta device) with mmseg's state_dict keys, order and shapes."
-    names = sorted(os.path.relpath(f, ROOT)[:-3] for f in glob.glob(f'{ROOT}/fastfcn/*.py'))
+    names = config_names('fastfcn')
     assert len(names) == 12, names
-    cfgs = {n: _model_cfg(n) for n in names}
-    ref = run_mmseg('''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-for n, cfg in inp['cfgs'].items():
-    with torch.device('meta'): out[n] = {k: tuple(v.shape) for k, v in build_segmentor(ConfigDict(cfg)).state_dict().items()}
-''', cfgs=cfgs)
-    for n, cfg in cfgs.items():
-        with torch.device('meta'): ours = {k: tuple(v.shape) for k, v in build_segmentor(cfg).state_dict().items()}
-        assert list(ours) == list(ref[n]), (n, set(ours) ^ set(ref[n]))
-        assert ours == ref[n], n
+    assert_keys_and_shapes({n: _model_cfg(n) for n in names})

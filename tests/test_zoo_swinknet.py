@@ -10,6 +10,7 @@ from segnb.models.segmentors.encoder_decoder import build_segmentor
 from segnb.models.backbones.swin import (window_partition, window_reverse, shift_window_mask, relative_position_index,
                                          ShiftWindowMSA, SwinTransformer, WindowMSA, adapt_swin_state_dict)
 from mmseg_venv import needs_mmseg, run_mmseg
+from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU, bn as _bn
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 _configs = pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')
@@ -60,12 +61,6 @@ def test_bias_table_with_other_heads_is_skipped():
     assert k not in out
 
 # ---------------------------------------------------------------- differential tests against mmseg 0.30
-
-def _bn(d):
-    "SyncBN -> BN everywhere (a single process)."
-    if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in d.items()}
-    if isinstance(d, (list, tuple)): return type(d)(_bn(v) for v in d)
-    return d
 
 def _model_cfg(name, backbone=None, **changes):
     cfg = Config.fromfile(os.path.join(ROOT, name + '.py'), import_custom_modules=False)
@@ -225,18 +220,7 @@ def test_every_swin_and_knet_config_has_mmsegs_keys_and_shapes():
     names = _names('swin') + _names('knet')
     assert len(names) == 15, names
     cfgs = {n: _model_cfg(n) for n in names}
-    ref = run_mmseg('''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-_linspace = torch.linspace                  # mmseg's Swin calls .item() on a linspace, which the meta device refuses
-torch.linspace = lambda *a, **k: _linspace(*a, **dict(k, device='cpu'))
-for n, cfg in inp['cfgs'].items():
-    with torch.device('meta'): out[n] = {k: tuple(v.shape) for k, v in build_segmentor(ConfigDict(cfg)).state_dict().items()}
-''', cfgs=cfgs)
-    for n, cfg in cfgs.items():
-        with torch.device('meta'): ours = {k: tuple(v.shape) for k, v in build_segmentor(cfg).state_dict().items()}
-        assert list(ours) == list(ref[n]), (n, set(ours) ^ set(ref[n]))
-        assert ours == ref[n], n
+    assert_keys_and_shapes(cfgs, patch=LINSPACE_ON_CPU)
 
 def test_shipped_configs_build():
     "The representative configs shipped in segnb/configs build (on the meta device) without mmseg."

@@ -8,16 +8,11 @@ from segnb.config import Config
 from segnb.registry import MODELS
 from segnb.models.segmentors.encoder_decoder import build_segmentor
 from mmseg_venv import needs_mmseg, run_mmseg
+from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU, bn as _bn, assert_same, inputs, random_norms, run_both
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 pytestmark = [pytest.mark.filterwarnings('ignore'), needs_mmseg,
               pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')]
-
-def _bn(d):
-    "SyncBN -> BN everywhere (a single process)."
-    if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in d.items()}
-    if isinstance(d, (list, tuple)): return type(d)(_bn(v) for v in d)
-    return d
 
 def _model_cfg(name, backbone=None, small=True):
     "mmseg's model cfg of config `name`, single-process, no checkpoint, at test size (`_shrink`), `backbone` keys overridden."
@@ -28,31 +23,12 @@ def _model_cfg(name, backbone=None, small=True):
     model['backbone'].update(backbone or {})
     return model
 
-def _random_stats(model):
-    for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-            m.running_mean.uniform_(-.2, .2); m.running_var.uniform_(.5, 2)
-            m.weight.data.uniform_(.5, 1.5); m.bias.data.uniform_(-.2, .2)
-        if isinstance(m, torch.nn.LayerNorm):
-            m.weight.data.uniform_(.5, 1.5); m.bias.data.uniform_(-.2, .2)
+def _random_stats(model): return random_norms(model, affine=True, layer_norm=True)
 
 def _random_embeddings(model):
     "Non-zero class token and position embedding (both start at zero), so that their use is tested."
     for name, p in model.named_parameters():
         if name.endswith(('cls_token', 'pos_embed')): p.data.normal_(0, 0.5)
-
-_MMSEG = '''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-torch.manual_seed(0)
-m = build_segmentor(ConfigDict(inp['cfg'])).eval()
-out['keys'] = list(m.state_dict())
-out['shapes'] = {k: tuple(v.shape) for k, v in m.state_dict().items()}
-m.load_state_dict(inp['sd'], strict=True)
-with torch.no_grad():
-    out['logits'] = m.encode_decode(inp['x'], None)
-    out['losses'] = m.forward_train(inp['x'], inp['metas'], inp['gt'])
-'''
 
 def check_against_mmseg(name, backbone=None, size=64, n_classes=19, small=True):
     "Keys (in order) and shapes, eval logits and eval-mode losses (auxiliary heads included) equal mmseg's."
@@ -60,19 +36,10 @@ def check_against_mmseg(name, backbone=None, size=64, n_classes=19, small=True):
     cfg = _model_cfg(name, backbone, small)
     model = build_segmentor(cfg).eval()
     _random_stats(model); _random_embeddings(model)
-    x = torch.randn(2, 3, size, size)
-    gt = torch.randint(0, n_classes, (2, 1, size, size))
-    gt[:, :, :4] = 255
-    metas = [dict(img_shape=(size, size, 3), ori_shape=(size, size, 3), pad_shape=(size, size, 3), flip=False)] * 2
-    sd = model.state_dict()
-    with torch.no_grad(): logits, losses = model.encode_decode(x, None), model.forward_train(x, metas, gt)
-    ref = run_mmseg(_MMSEG, cfg=cfg, sd=sd, x=x, gt=gt, metas=metas)
-    assert list(sd) == ref['keys']
-    assert {k: tuple(v.shape) for k, v in sd.items()} == ref['shapes']
-    torch.testing.assert_close(logits, ref['logits'], rtol=1e-5, atol=1e-5)
-    assert set(losses) == set(ref['losses']), (set(losses), set(ref['losses']))
-    for k in losses: torch.testing.assert_close(losses[k], ref['losses'][k], rtol=1e-5, atol=1e-5, msg=k)
-    return losses
+    x, gt, metas = inputs(size, n_classes)
+    ours, ref = run_both({name: dict(cfg=cfg, model=model, x=x, gt=gt, metas=metas)})
+    assert_same(ours[name], ref[name], ordered_keys=True, name=name)
+    return ours[name]['losses']
 
 def _shrink(model, dims=64, heads=4):
     "The same model at test size: the ViT `dims` wide with one layer more than it has outputs (the last output skips one)."
@@ -136,18 +103,7 @@ def test_every_vit_and_setr_config_has_mmsegs_keys_and_shapes():
     assert len(names) == 18, names
     names.append('segmenter/segmenter_vit-s_linear_8x1_512x512_160k_ade20k')
     cfgs = {n: _model_cfg(n, small=False) for n in names}
-    ref = run_mmseg('''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-_linspace = torch.linspace          # mmseg's ViT calls .item() on a linspace, which the meta device cannot
-torch.linspace = lambda *a, **k: _linspace(*a, **dict(k, device='cpu'))
-for n, cfg in inp['cfgs'].items():
-    with torch.device('meta'): out[n] = {k: tuple(v.shape) for k, v in build_segmentor(ConfigDict(cfg)).state_dict().items()}
-''', cfgs=cfgs)
-    for n, cfg in cfgs.items():
-        with torch.device('meta'): ours = {k: tuple(v.shape) for k, v in build_segmentor(cfg).state_dict().items()}
-        assert list(ours) == list(ref[n]), (n, set(ours) ^ set(ref[n]))
-        assert ours == ref[n], n
+    assert_keys_and_shapes(cfgs, patch=LINSPACE_ON_CPU)
 
 SHIPPED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'segnb', 'configs')
 

@@ -8,23 +8,12 @@ from segnb.config import Config
 from segnb.registry import MODELS
 from segnb.models.segmentors.encoder_decoder import build_segmentor
 from mmseg_venv import needs_mmseg, run_mmseg
+from zoo_check import assert_keys_and_shapes, LINSPACE_ON_CPU, bn as _bn, merge as _merge, assert_same, inputs, run_both
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 pytestmark = [pytest.mark.filterwarnings('ignore'), needs_mmseg,
               pytest.mark.skipif(not ROOT, reason='set SEGNB_MMSEG_CONFIGS to mmsegmentation 0.30.0 mmseg/.mim/configs')]
 BN = dict(type='BN', requires_grad=True)
-
-def _bn(d):
-    "SyncBN -> BN everywhere (a single process)."
-    if isinstance(d, dict): return {k: ('BN' if k == 'type' and v == 'SyncBN' else _bn(v)) for k, v in d.items()}
-    if isinstance(d, (list, tuple)): return type(d)(_bn(v) for v in d)
-    return d
-
-def _merge(base, changes):
-    "`base` with `changes` merged in recursively (dicts only), as an mmcv config override."
-    out = dict(base)
-    for k, v in changes.items(): out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 def _model_cfg(name, **changes):
     cfg = Config.fromfile(os.path.join(ROOT, name + '.py'), import_custom_modules=False)
@@ -41,35 +30,15 @@ def _randomize(model):
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
                 m.running_mean.uniform_(-.2, .2); m.running_var.uniform_(.5, 2)
 
-_MMSEG_SEGMENTOR = '''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-torch.manual_seed(0)
-m = build_segmentor(ConfigDict(inp['cfg'])).eval()
-out['shapes'] = {k: tuple(v.shape) for k, v in m.state_dict().items()}
-m.load_state_dict(inp['sd'], strict=True)
-with torch.no_grad():
-    out['logits'] = m.encode_decode(inp['x'], None)
-    out['losses'] = m.forward_train(inp['x'], inp['metas'], inp['gt'])
-'''
-
 def check_against_mmseg(cfg, size=64, n_classes=150, tol=1e-5):
     "Keys and shapes, eval logits and eval-mode losses (every head, auxiliary ones included) equal mmseg's."
     torch.manual_seed(0)
     model = build_segmentor(cfg).eval()
     _randomize(model)
-    x = torch.randn(2, 3, size, size)
-    gt = torch.randint(0, n_classes, (2, 1, size, size))
-    gt[:, :, :4] = 255
-    metas = [dict(img_shape=(size, size, 3), ori_shape=(size, size, 3), pad_shape=(size, size, 3), flip=False)] * 2
-    sd = model.state_dict()
-    with torch.no_grad(): logits, losses = model.encode_decode(x, None), model.forward_train(x, metas, gt)
-    ref = run_mmseg(_MMSEG_SEGMENTOR, cfg=cfg, sd=sd, x=x, gt=gt, metas=metas)
-    assert list(sd) == list(ref['shapes'])
-    assert {k: tuple(v.shape) for k, v in sd.items()} == ref['shapes']
-    torch.testing.assert_close(logits, ref['logits'], rtol=tol, atol=tol)
-    assert set(losses) == set(ref['losses']), (set(losses), set(ref['losses']))
-    for k in losses: torch.testing.assert_close(losses[k], ref['losses'][k], rtol=tol, atol=tol, msg=k)
+    x, gt, metas = inputs(size, n_classes)
+    ours, ref = (r['m'] for r in run_both({'m': dict(cfg=cfg, model=model, x=x, gt=gt, metas=metas)}))
+    assert_same(ours, ref, tol=tol, ordered_keys=True)
+    logits, losses = ours['logits'], ours['losses']
     diff = (logits - ref['logits']).abs().max().item()
     print(f"max |logit diff| {cfg['backbone']['type']} + {cfg['decode_head']['type']}: {diff:.2e}")
     return diff, losses
@@ -200,18 +169,7 @@ def test_every_config_of_the_folder_has_mmsegs_keys_and_shapes(folder):
     names = sorted(os.path.relpath(f, ROOT)[:-3] for f in glob.glob(f'{ROOT}/{folder}/*.py'))
     assert len(names) == FOLDERS[folder], names
     cfgs = {n: _model_cfg(n) for n in names}
-    ref = run_mmseg('''
-from mmcv import ConfigDict
-from mmseg.models import build_segmentor
-_linspace = torch.linspace   # mmseg calls .item() on torch.linspace's values: keep those on the CPU
-torch.linspace = lambda *a, **k: _linspace(*a, **{**k, 'device': 'cpu'})
-for n, cfg in inp['cfgs'].items():
-    with torch.device('meta'): out[n] = {k: tuple(v.shape) for k, v in build_segmentor(ConfigDict(cfg)).state_dict().items()}
-''', cfgs=cfgs)
-    for n, cfg in cfgs.items():
-        with torch.device('meta'): ours = {k: tuple(v.shape) for k, v in build_segmentor(cfg).state_dict().items()}
-        assert list(ours) == list(ref[n]), (n, set(ours) ^ set(ref[n]))
-        assert ours == ref[n], n
+    assert_keys_and_shapes(cfgs, patch=LINSPACE_ON_CPU)
 
 SHIPPED = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'segnb', 'configs')
 

@@ -83,7 +83,8 @@ class Bottleneck(_Bottleneck):
         out = self.conv2(self.relu(self.norm1(self.conv1(x))))
         if self.avg_down_stride: out = self.avd_layer(out)
         out = self.norm3(self.conv3(out))
-        return out + (x if self.downsample is None else self.downsample(x))
+        out += x if self.downsample is None else self.downsample(x)   # in place, as ResNet's: no new tensor per block
+        return out
 
 # %% ../../../nbs/82g_models.backbones.resnest.ipynb #ee54dc9b
 @MODELS.register_module()

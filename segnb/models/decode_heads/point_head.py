@@ -95,7 +95,8 @@ class PointHead(BaseCascadeDecodeHead):
         return self.cls_seg(x)
 
     def _fine(self, x, points):
-        return torch.cat([point_sample(f, points, align_corners=self.align_corners) for f in x], dim=1)
+        feats = [point_sample(f, points, align_corners=self.align_corners) for f in x]
+        return feats[0] if len(feats) == 1 else torch.cat(feats, dim=1)   # one level (PointRend's): no copy
 
     def _coarse(self, prev_output, points): return point_sample(prev_output, points, align_corners=self.align_corners)
 
