@@ -190,15 +190,17 @@ def recompute_stages(model, stages=2):
     return model
 
 def _norm_act_flags(resnet):
-    "Each block keeps only its conv outputs when the ResNet asks for it and the block's stage is not recomputed whole."
+    "Each block keeps only its conv outputs when the ResNet asks for it, its stage is not recomputed whole and not after the last one asked for."
+    last = getattr(resnet, 'recompute_norm_act_last', len(resnet.res_layers))
     for i, name in enumerate(resnet.res_layers):
-        for block in getattr(resnet, name): block.recompute_norm_act = resnet.recompute_norm_act and i >= resnet.recompute_stages
+        for block in getattr(resnet, name): block.recompute_norm_act = resnet.recompute_norm_act and resnet.recompute_stages <= i < last
 
 # %% ../nbs/40_speedups.ipynb #c1259b1d
-def recompute_norm_act(model):
-    "Every ResNet block in `model` stores only its conv outputs in training; norms, ReLUs and adds rerun in backward (in place)."
+def recompute_norm_act(model, stages=4):
+    "The ResNet blocks of `model` in stages up to `stages` store only their conv outputs in training; norms, ReLUs and adds rerun in backward (in place)."
+    if not (isinstance(stages, int) and 1 <= stages <= 4): raise ValueError(f'recompute_norm_act: stages must be an int from 1 to 4, got {stages!r}')
     for m in model.modules():
-        if isinstance(m, ResNet): m.recompute_norm_act = True; _norm_act_flags(m)
+        if isinstance(m, ResNet): m.recompute_norm_act, m.recompute_norm_act_last = True, stages; _norm_act_flags(m)
     return model
 
 # %% ../nbs/40_speedups.ipynb #afe7541c
@@ -229,7 +231,7 @@ def bf16_autocast(model, cpuinfo='/proc/cpuinfo'):
 SPEEDUPS = dict(fold_bn=fold_batchnorm, lowres_upsampled=lowres_upsampled, recompute=recompute_stages,
                 recompute_norm_act=recompute_norm_act, channels_last=channels_last, bf16=bf16_autocast)
 INFERENCE_ONLY = ('fold_bn',)
-WITH_VALUE = dict(recompute='stages')     # `recompute=1`: the speed-ups that take an integer, and the argument it sets
+WITH_VALUE = dict(recompute='stages', recompute_norm_act='stages')   # `recompute=1`: the speed-ups that take an integer, and the argument it sets
 
 def _name_value(name):
     "`('recompute', 1)` for `'recompute=1'`; `(name, None)` for a name without a value."
@@ -240,9 +242,12 @@ def _check_speedup(name):
     base, eq, value = name.partition('=')
     if base.strip() not in SPEEDUPS: raise ValueError(f'unknown speed-up {name!r}; valid names: {", ".join(SPEEDUPS)}')
     if eq and (base.strip() not in WITH_VALUE or not value.strip().lstrip('-').isdigit()):
-        raise ValueError(f'speed-up {name!r}: only {", ".join(f"{k}=<int>" for k in WITH_VALUE)} takes a value '
-                         '(recompute=K: the stem and stages 1..K are recomputed, K from 0 to 4; plain recompute is K=2)')
-    if eq: _check_recompute_stages(int(value))
+        raise ValueError(f'speed-up {name!r}: only {" and ".join(f"{k}=<int>" for k in WITH_VALUE)} take a value '
+                         '(recompute=K: the stem and stages 1..K are recomputed whole, K from 0 to 4, plain recompute is K=2; '
+                         'recompute_norm_act=K: blocks of stages up to K, K from 1 to 4, plain is K=4)')
+    if eq and base.strip() == 'recompute': _check_recompute_stages(int(value))
+    if eq and base.strip() == 'recompute_norm_act' and not 1 <= int(value) <= 4:
+        raise ValueError(f'speed-up {name!r}: recompute_norm_act=K needs K from 1 to 4')
     return base.strip() + (f'={int(value)}' if eq else '')
 
 def parse_speedups(names):
