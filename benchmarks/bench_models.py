@@ -21,7 +21,7 @@ import argparse, json, os, resource, statistics, subprocess, sys, tempfile, time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(REPO, 'segnb', 'configs', '_base_', 'models', 'pspnet_r50-d8.py')
-FAST_TRAIN = ['lowres_upsampled', 'channels_last', 'recompute', 'recompute_norm_act']
+FAST_TRAIN = ['lowres_upsampled', 'channels_last', 'recompute', 'recompute_norm_act=3']   # norm_act in stage 3 only: RSS <= 0.75x
 FAST_INFER = FAST_TRAIN + ['fold_bn']
 
 
@@ -119,7 +119,7 @@ def report(title, med, unit='s'):
 
 
 def run_timings(args, impls):
-    "All timing figures in this process."
+    "All timing figures in this process; returns {figure: {model: median seconds}} (also written to `--results`)."
     import torch
     torch.set_num_threads(args.threads)
     cfg = model_cfg()
@@ -128,6 +128,7 @@ def run_timings(args, impls):
     sd = models[impls[-1]].state_dict()
     for m in models.values(): m.load_state_dict(sd, strict=True)
     opts = {n: sgd(m) for n, m in models.items()}          # same data and seeds: the models stay in lockstep
+    results = {}
     for size in args.sizes:
         data = batch(args.batch, size)
         first = {}
@@ -138,6 +139,7 @@ def run_timings(args, impls):
         med = alternate(models, step, args.reps)
         print(f'first-step loss: ' + ', '.join(f'{n} {v:.4f}' for n, v in first.items()))
         report(f'train step, batch {args.batch}, {size}x{size} (median of {args.reps})', med)
+        results[f'train b{args.batch} {size}x{size}'] = med
     models = {n: for_inference(n, m) for n, m in models.items()}
     data = batch(1, args.infer_size)
     preds = {}
@@ -145,6 +147,10 @@ def run_timings(args, impls):
     agree = {n: float((preds[n][0] == preds[impls[0]][0]).mean()) for n in impls}
     print('inference predictions identical to ' + impls[0] + ': ' + ', '.join(f'{n} {a:.2%}' for n, a in agree.items()))
     report(f'inference (forward_test), batch 1, {args.infer_size}x{args.infer_size} (median of {args.reps})', med)
+    results[f'inference b1 {args.infer_size}x{args.infer_size}'] = med
+    if args.results:
+        with open(args.results, 'w') as f: json.dump(results, f)
+    return results
 
 
 def rss_worker(impl, size, batch_size, threads):
@@ -173,11 +179,26 @@ def run_rss(args, impls, py, env):
     for _ in range(args.rss_reps):
         for n in impls:
             cmd = [py, __file__, '--rss-worker', n, '--rss-size', str(args.rss_size), '--batch', str(args.batch),
-                   '--threads', str(args.threads)]
+                   '--threads', str(args.threads)] + (['--fast-train', args.fast_train] if args.fast_train else [])
             out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
             rss[n].append(json.loads(out.strip().splitlines()[-1])['rss_mib'])
+    med = {n: statistics.median(v) for n, v in rss.items()}
     report(f'peak RSS of build + 2 train steps, batch {args.batch}, {args.rss_size}x{args.rss_size} '
-           f'(median of {args.rss_reps} processes)', {n: statistics.median(v) for n, v in rss.items()}, 'MiB')
+           f'(median of {args.rss_reps} processes)', med, 'MiB')
+    return {f'peak RSS b{args.batch} {args.rss_size}x{args.rss_size}': med}
+
+
+def summary(results):
+    "Issue 10's table: each segnb path as a ratio of mmseg 0.30 (of the first model where mmseg did not run)."
+    rows = [n for n in ('segnb', 'segnb-fast', 'segnb-fast-bf16') if any(n in med for med in results.values())]
+    if not rows: return
+    cols = list(results)
+    base = 'mm0' if any('mm0' in med for med in results.values()) else rows[0]
+    print(f'\nsummary: ratios of {"mmseg 0.30" if base == "mm0" else base} (issue 10, item 3; FAST_TRAIN = {", ".join(FAST_TRAIN)})')
+    print('  ' + f'{"path":16s}' + ''.join(f'{c:>22s}' for c in cols))
+    for n in rows:
+        cells = [f'x{results[c][n] / results[c][base]:.3f}' if n in results[c] and base in results[c] else '-' for c in cols]
+        print('  ' + f'{n:16s}' + ''.join(f'{c:>22s}' for c in cells))
 
 
 def _has_bf16():
@@ -198,10 +219,17 @@ def main():
     ap.add_argument('--skip-rss', action='store_true')
     ap.add_argument('--no-bf16', dest='bf16', action='store_false', help='leave out segnb-fast-bf16')
     ap.add_argument('--rss-only', action='store_true')
+    ap.add_argument('--fast-train', help='comma-separated speed-ups of segnb-fast for training (default: FAST_TRAIN); '
+                    'inference adds fold_bn')
+    ap.add_argument('--results', help=argparse.SUPPRESS)
     ap.add_argument('--in-venv', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--rss-worker', help=argparse.SUPPRESS)
     args = ap.parse_args()
     warnings.filterwarnings('ignore')
+    if args.fast_train:
+        global FAST_TRAIN, FAST_INFER
+        from segnb.speedups import parse_speedups
+        FAST_TRAIN = parse_speedups(args.fast_train); FAST_INFER = FAST_TRAIN + ['fold_bn']
     if args.rss_worker: return rss_worker(args.rss_worker, args.rss_size, args.batch, args.threads)
     if args.quick: args.sizes, args.infer_size, args.rss_size, args.reps = [64], 64, 64, 2
     venv = os.environ.get('SEGNB_MMSEG_VENV')
@@ -209,11 +237,16 @@ def main():
     if args.in_venv: return run_timings(args, impls)
     print(f'PSPNet-R50-D8, fp32, {args.threads} threads; models: {", ".join(impls)}; shared machine: timings are noisy')
     py, env = python_for('mm0', venv)
+    results = {}
     if args.rss_only: pass
     elif venv:   # timings in one process of the venv's python (it has torch and mmseg; segnb comes via PYTHONPATH)
-        subprocess.run([py, __file__, '--in-venv'] + sys.argv[1:], env=env, check=True)
-    else: run_timings(args, impls)
-    if not args.skip_rss: run_rss(args, [n for n in impls if not n.endswith('bf16')], py, env)
+        fd, path = tempfile.mkstemp(prefix='segnb_bench_', suffix='.json'); os.close(fd)
+        subprocess.run([py, __file__, '--in-venv', '--results', path] + sys.argv[1:], env=env, check=True)
+        with open(path) as f: results = json.load(f)
+        os.remove(path)
+    else: results = run_timings(args, impls)
+    if not args.skip_rss: results.update(run_rss(args, [n for n in impls if not n.endswith('bf16')], py, env))
+    summary(results)
 
 
 if __name__ == '__main__': main()

@@ -3,7 +3,7 @@ SyncBN->BN), train step (forward + loss + backward + SGD, auxiliary head on), fp
 
 Settings of the backbone: `none` (recompute_stages=-1, the default: store everything), `recompute` (recompute_stages=2,
 what the `recompute` speed-up sets: the stem, layer1 and layer2 are recomputed in backward), `+norm_act` (that plus recompute_norm_act=True: layer3/4 blocks
-keep only their conv outputs). Time: ONE model in one process, switching the setting step by step (the same weights
+keep only their conv outputs), `+norm_act=3` (the same in layer3 only, what `recompute_norm_act=3` sets). Time: ONE model in one process, switching the setting step by step (the same weights
 and data, so every setting computes the same numbers), warm-up dropped, medians of wall time and of this process's
 CPU time (CPU time is less disturbed by other load on a shared machine). Peak RSS: one fresh process per setting
 (build + 2 train steps, `ru_maxrss`), as benchmarks/bench_models.py measures it.
@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_models as bm
 
 SETTINGS = {'none': dict(recompute_stages=-1, recompute_norm_act=False), 'recompute': dict(recompute_stages=2, recompute_norm_act=False),
-            '+norm_act': dict(recompute_stages=2, recompute_norm_act=True)}
+            '+norm_act': dict(recompute_stages=2, recompute_norm_act=True),
+            '+norm_act=3': dict(recompute_stages=2, recompute_norm_act=True, last=3)}
 
 
 def apply(model, setting):
@@ -25,7 +26,8 @@ def apply(model, setting):
     bb, s = model.backbone, SETTINGS[setting]
     bb.recompute_stages, bb.recompute_norm_act = s['recompute_stages'], s['recompute_norm_act']
     for i, name in enumerate(bb.res_layers):
-        for block in getattr(bb, name): block.recompute_norm_act = s['recompute_norm_act'] and i >= s['recompute_stages']
+        for block in getattr(bb, name):
+            block.recompute_norm_act = s['recompute_norm_act'] and s['recompute_stages'] <= i < s.get('last', 4)
     return model
 
 

@@ -177,6 +177,50 @@ def test_recompute_norm_act_is_exact_composes_with_recompute_and_moves_bn_statis
     assert (c['backbone.layer3.0.conv1'], c['backbone.layer3.0.bn1'], c['backbone.layer3.0'], c['decode_head.conv_seg']) == (2, 2, 1, 1)
     assert hook_counts(fast, lambda: eval_logits(fast)) == hook_counts(ref, lambda: eval_logits(ref))
 
+@pytest.mark.parametrize('stages', [0, 1])
+def test_recompute_with_a_stage_count_is_exact_and_composes_with_norm_act(stages):
+    "`recompute=K` recomputes the stem and stages 1..K (K=2 is plain `recompute`); norm_act covers the later stages."
+    ref, fast = segmentor(), apply_speedups(segmentor(), f'recompute={stages},recompute_norm_act', training=True)
+    assert fast.backbone.recompute_stages == stages
+    flags = [[b.recompute_norm_act for b in getattr(fast.backbone, f'layer{i}')] for i in range(1, 5)]
+    assert flags == [[i >= stages] * 2 for i in range(4)], flags
+    (l1, g1), (l0, g0) = loss_and_grads(fast), loss_and_grads(ref)
+    assert torch.equal(l1, l0)
+    for n in g0: torch.testing.assert_close(g1[n], g0[n], rtol=1e-6, atol=1e-7, msg=n)
+    s0, s1 = ref.state_dict(), fast.state_dict()
+    for k in s0:
+        if 'running' in k or 'num_batches' in k: assert torch.equal(s1[k], s0[k]), k
+    c = hook_counts(fast, lambda: loss_and_grads(fast))
+    assert (c['backbone.stem.0'], c['backbone.layer1.0.conv1'], c['backbone.layer2.0']) == (2, 2, 1)
+
+@pytest.mark.parametrize('order', [['recompute', 'recompute_norm_act=3'], ['recompute_norm_act=3', 'recompute']])
+def test_recompute_norm_act_up_to_a_stage_is_exact(order):
+    "`recompute_norm_act=3`: only stage 3's blocks keep only their conv outputs (stages 1-2 recomputed whole, stage 4 stores all)."
+    ref, fast = segmentor(), apply_speedups(segmentor(), order, training=True)
+    flags = [[b.recompute_norm_act for b in getattr(fast.backbone, f'layer{i}')] for i in range(1, 5)]
+    assert flags == [[False] * 2, [False] * 2, [True] * 2, [False] * 2], flags
+    (l1, g1), (l0, g0) = loss_and_grads(fast), loss_and_grads(ref)
+    assert torch.equal(l1, l0)
+    for n in g0: torch.testing.assert_close(g1[n], g0[n], rtol=1e-6, atol=1e-7, msg=n)
+    s0, s1 = ref.state_dict(), fast.state_dict()
+    for k in s0:
+        if 'running' in k or 'num_batches' in k: assert torch.equal(s1[k], s0[k]), k
+    c = hook_counts(fast, lambda: loss_and_grads(fast))
+    assert (c['backbone.layer3.0.bn1'], c['backbone.layer4.0.bn1'], c['backbone.layer3.0']) == (2, 1, 1)
+    assert apply_speedups(segmentor(), ['recompute_norm_act']).backbone.layer4[0].recompute_norm_act
+
+def test_recompute_value_is_checked():
+    assert parse_speedups('recompute=1, recompute_norm_act') == ['recompute=1', 'recompute_norm_act']
+    assert parse_speedups(['recompute = 0']) == ['recompute=0']
+    assert apply_speedups(segmentor(), ['recompute=3']).backbone.recompute_stages == 3
+    assert apply_speedups(segmentor(), ['recompute']).backbone.recompute_stages == 2
+    for bad in ('channels_last=1', 'recompute=x', 'recompute=', 'recompute_norm_act=y'):
+        with pytest.raises(ValueError, match=r"only recompute=<int> and recompute_norm_act=<int> take a value"): parse_speedups(bad)
+    with pytest.raises(ValueError, match='recompute_stages must be an int from -1'): parse_speedups('recompute=5')
+    for bad in ('recompute_norm_act=0', 'recompute_norm_act=5'):
+        with pytest.raises(ValueError, match='recompute_norm_act=K needs K from 1 to 4'): parse_speedups(bad)
+    with pytest.raises(ValueError, match="unknown speed-up 'fuse=1'"): parse_speedups('fuse=1')
+
 def test_channels_last_same_loss_and_gradients():
     fast = channels_last(segmentor())
     assert fast.backbone.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
