@@ -21,7 +21,7 @@ from test_models_mmseg import _bn, _random_weights, BROKEN_IN_MMSEG
 
 ROOT = os.environ.get('SEGNB_MMSEG_CONFIGS')
 SIZES = {'icnet': 128, 'bisenetv1': 128, 'bisenetv2': 128, 'stdc': 128, 'fastscnn': 128, 'cgnet': 64, 'erfnet': 64,
-         'point_rend': 128, 'swin': 224, 'twins': 128, 'segformer': 128, 'knet': 128, 'unet': 128, 'hrnet': 64}
+         'point_rend': 128, 'swin': 224, 'beit': 640, 'mae': 512, 'mobilenet_v3': 400, 'twins': 128, 'segformer': 128, 'knet': 128, 'unet': 128, 'hrnet': 64}
 
 _MM = '''
 from mmcv import ConfigDict
