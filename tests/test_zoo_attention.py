@@ -2,7 +2,7 @@
 
 Each family is checked on one mmseg config, built at its own depth (50): logits on a 1x3x64x64 input, losses on a batch of two with SyncBN -> BN;
 every parameter and BatchNorm statistic is randomized first (a zero-initialised `conv_out` would hide the attention)."""
-import pytest, torch
+import torch
 from segnb.models.segmentors.encoder_decoder import build_segmentor
 from zoo_check import MARKS, assert_same, model_cfg as _model_cfg, run_both
 

@@ -3,10 +3,9 @@ tests against mmseg itself (same keys and shapes, same weights -> same logits an
 
 The differential tests need SEGNB_MMSEG_CONFIGS and SEGNB_MMSEG_VENV (see tests/test_models_mmseg.py) and skip
 without them; `point_sample` is checked against plain loops everywhere."""
-import os
 import pytest, torch
 from segnb.models.segmentors.encoder_decoder import build_segmentor
-from zoo_check import ROOT, assert_same, model_cfg as _model_cfg, needs_both, random_norms, run_both
+from zoo_check import assert_same, model_cfg as _model_cfg, needs_both, random_norms, run_both
 
 pytestmark = [pytest.mark.filterwarnings("ignore")]
 

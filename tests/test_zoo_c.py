@@ -1,7 +1,7 @@
 """Real-time networks of mmseg 0.30 (BiSeNet, ICNet, STDC, ...): same keys and shapes, logits and losses as mmseg.
 
 Needs SEGNB_MMSEG_CONFIGS (mmseg's configs) and SEGNB_MMSEG_VENV (a venv with mmsegmentation 0.30); skips otherwise."""
-import pytest, torch
+import torch
 from segnb.models.segmentors.encoder_decoder import build_segmentor
 from mmseg_venv import run_mmseg
 from zoo_check import MARKS, assert_keys_and_shapes, assert_same, config_names, inputs, model_cfg as _model_cfg, random_norms, run_both

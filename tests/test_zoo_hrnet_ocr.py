@@ -7,7 +7,7 @@ import pytest, torch
 from segnb.config import Config
 from segnb.models import build_segmentor
 from mmseg_venv import needs_mmseg, run_mmseg
-from zoo_check import ROOT, assert_same, bn as _bn, model_cfg as _model_cfg, needs_configs, random_norms, run_both
+from zoo_check import assert_same, bn as _bn, model_cfg as _model_cfg, needs_configs, random_norms, run_both
 
 pytestmark = pytest.mark.filterwarnings('ignore')
 CONFIGS = ['hrnet/fcn_hr18s_512x1024_40k_cityscapes', 'hrnet/fcn_hr18_512x1024_40k_cityscapes',

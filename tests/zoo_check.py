@@ -78,7 +78,9 @@ def zoo_outputs(m, c):
     if c.get('stats'): r['stats'] = {k: v for k, v in m.state_dict().items() if 'running_' in k}
     return r
 '''
-exec(FORWARD)
+_ns = {'torch': torch}
+exec(FORWARD, _ns)
+zoo_outputs = _ns['zoo_outputs']
 
 _MMSEG = '''
 from mmcv import ConfigDict
