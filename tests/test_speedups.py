@@ -160,6 +160,15 @@ def test_recompute_is_bit_for_bit_and_moves_bn_statistics_once():
     c = hook_counts(fast, lambda: loss_and_grads(fast))
     assert (c['backbone.layer1.0.conv1'], c['backbone.layer2.0.conv1'], c['backbone.layer3.0.conv1']) == (2, 2, 1)
 
+def assert_exact_training_step(fast, ref):
+    "One loss-and-gradients step of `fast` against `ref`: the same loss, gradients to 1e-6, BN statistics moved once."
+    (l1, g1), (l0, g0) = loss_and_grads(fast), loss_and_grads(ref)
+    assert torch.equal(l1, l0)
+    for n in g0: torch.testing.assert_close(g1[n], g0[n], rtol=1e-6, atol=1e-7, msg=n)
+    s0, s1 = ref.state_dict(), fast.state_dict()
+    for k in s0:
+        if 'running' in k or 'num_batches' in k: assert torch.equal(s1[k], s0[k]), k
+
 @pytest.mark.parametrize('order', [['recompute', 'recompute_norm_act'], ['recompute_norm_act', 'recompute'], ['recompute_norm_act']])
 def test_recompute_norm_act_is_exact_composes_with_recompute_and_moves_bn_statistics_once(order):
     "Blocks keep only conv outputs (outside whole-stage recomputation, in either order); same loss, gradients, statistics."
@@ -167,12 +176,7 @@ def test_recompute_norm_act_is_exact_composes_with_recompute_and_moves_bn_statis
     stages = 2 if 'recompute' in order else -1
     flags = [[b.recompute_norm_act for b in getattr(fast.backbone, f'layer{i}')] for i in range(1, 5)]
     assert flags == [[i >= stages] * 2 for i in range(4)], flags
-    (l1, g1), (l0, g0) = loss_and_grads(fast), loss_and_grads(ref)
-    assert torch.equal(l1, l0)
-    for n in g0: torch.testing.assert_close(g1[n], g0[n], rtol=1e-6, atol=1e-7, msg=n)
-    s0, s1 = ref.state_dict(), fast.state_dict()
-    for k in s0:
-        if 'running' in k or 'num_batches' in k: assert torch.equal(s1[k], s0[k]), k
+    assert_exact_training_step(fast, ref)
     c = hook_counts(fast, lambda: loss_and_grads(fast))
     assert (c['backbone.layer3.0.conv1'], c['backbone.layer3.0.bn1'], c['backbone.layer3.0'], c['decode_head.conv_seg']) == (2, 2, 1, 1)
     assert hook_counts(fast, lambda: eval_logits(fast)) == hook_counts(ref, lambda: eval_logits(ref))
@@ -184,12 +188,7 @@ def test_recompute_with_a_stage_count_is_exact_and_composes_with_norm_act(stages
     assert fast.backbone.recompute_stages == stages
     flags = [[b.recompute_norm_act for b in getattr(fast.backbone, f'layer{i}')] for i in range(1, 5)]
     assert flags == [[i >= stages] * 2 for i in range(4)], flags
-    (l1, g1), (l0, g0) = loss_and_grads(fast), loss_and_grads(ref)
-    assert torch.equal(l1, l0)
-    for n in g0: torch.testing.assert_close(g1[n], g0[n], rtol=1e-6, atol=1e-7, msg=n)
-    s0, s1 = ref.state_dict(), fast.state_dict()
-    for k in s0:
-        if 'running' in k or 'num_batches' in k: assert torch.equal(s1[k], s0[k]), k
+    assert_exact_training_step(fast, ref)
     c = hook_counts(fast, lambda: loss_and_grads(fast))
     assert (c['backbone.stem.0'], c['backbone.layer1.0.conv1'], c['backbone.layer2.0']) == (2, 2, 1)
 
@@ -199,12 +198,7 @@ def test_recompute_norm_act_up_to_a_stage_is_exact(order):
     ref, fast = segmentor(), apply_speedups(segmentor(), order, training=True)
     flags = [[b.recompute_norm_act for b in getattr(fast.backbone, f'layer{i}')] for i in range(1, 5)]
     assert flags == [[False] * 2, [False] * 2, [True] * 2, [False] * 2], flags
-    (l1, g1), (l0, g0) = loss_and_grads(fast), loss_and_grads(ref)
-    assert torch.equal(l1, l0)
-    for n in g0: torch.testing.assert_close(g1[n], g0[n], rtol=1e-6, atol=1e-7, msg=n)
-    s0, s1 = ref.state_dict(), fast.state_dict()
-    for k in s0:
-        if 'running' in k or 'num_batches' in k: assert torch.equal(s1[k], s0[k]), k
+    assert_exact_training_step(fast, ref)
     c = hook_counts(fast, lambda: loss_and_grads(fast))
     assert (c['backbone.layer3.0.bn1'], c['backbone.layer4.0.bn1'], c['backbone.layer3.0']) == (2, 1, 1)
     assert apply_speedups(segmentor(), ['recompute_norm_act']).backbone.layer4[0].recompute_norm_act
