@@ -7,7 +7,6 @@ __all__ = ['relative_position_index', 'BEiTAttention', 'BEiTTransformerEncoderLa
            'cubic_spline_matrix', 'resize_rel_pos_bias_table']
 
 # %% ../../../nbs/86a_models.backbones.beit.ipynb #f880c302
-import warnings
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -15,7 +14,7 @@ from ...registry import MODELS
 from ..utils.layers import build_norm_layer, kaiming_init, constant_init
 from ..utils.transformer import build_dropout
 from ..utils.embed import PatchEmbed
-from .vit import TransformerEncoderLayer
+from .vit import TransformerEncoderLayer, _image_size, _out_indices, _vit_init_cfg   # mmseg's argument rules (85a)
 from ...checkpoint import _load_checkpoint, load_state_dict
 from fastcore.basics import patch
 
@@ -109,28 +108,6 @@ class BEiTTransformerEncoderLayer(TransformerEncoderLayer):
         x = x + self.drop_path(self.gamma_1 * self.attn(self.norm1(x)))
         return x + self.drop_path(self.gamma_2 * self.ffn(self.norm2(x)))
 
-# %% ../../../nbs/86a_models.backbones.beit.ipynb #910089d8
-def _img_size(img_size):
-    if isinstance(img_size, int): return (img_size, img_size)
-    if isinstance(img_size, (tuple, list)) and len(img_size) == 1: return (img_size[0], img_size[0])
-    if not (isinstance(img_size, (tuple, list)) and len(img_size) == 2):
-        raise ValueError(f'img_size must be an int or a pair (h, w), got {img_size!r}')
-    return img_size
-
-def _out_indices(out_indices, num_layers):
-    if isinstance(out_indices, int): return [num_layers - 1 if out_indices == -1 else out_indices]
-    if isinstance(out_indices, (list, tuple)): return out_indices
-    raise TypeError(f'out_indices must be an int, list or tuple, got {out_indices!r}')
-
-def _resolve_pretrained(pretrained, init_cfg):
-    "mmseg's rule: a `pretrained` path becomes `init_cfg=dict(type='Pretrained', checkpoint=...)`."
-    if init_cfg and pretrained: raise ValueError('init_cfg and pretrained cannot be set at the same time; use init_cfg=dict(type="Pretrained", checkpoint=...)')
-    if isinstance(pretrained, str):
-        warnings.warn('DeprecationWarning: pretrained is deprecated, please use "init_cfg" instead')
-        return dict(type='Pretrained', checkpoint=pretrained)
-    if pretrained is not None: raise TypeError(f'pretrained must be a str or None, got {pretrained!r}')
-    return init_cfg
-
 # %% ../../../nbs/86a_models.backbones.beit.ipynb #68c1b1cd
 @MODELS.register_module()
 class BEiT(nn.Module):
@@ -142,7 +119,7 @@ class BEiT(nn.Module):
                  norm_cfg=dict(type='LN'), act_cfg=dict(type='GELU'), patch_norm=False, final_norm=False, num_fcs=2,
                  norm_eval=False, pretrained=None, init_values=0.1, init_cfg=None):
         super().__init__()
-        self.img_size, self.init_cfg = _img_size(img_size), _resolve_pretrained(pretrained, init_cfg)
+        self.img_size, self.init_cfg = _image_size(img_size, 'BEiT'), _vit_init_cfg(pretrained, init_cfg, 'BEiT')
         self.in_channels, self.patch_size, self.norm_eval, self.pretrained = in_channels, patch_size, norm_eval, pretrained
         self.num_layers, self.embed_dims, self.num_heads, self.mlp_ratio = num_layers, embed_dims, num_heads, mlp_ratio
         self.attn_drop_rate, self.drop_path_rate, self.num_fcs, self.qv_bias = attn_drop_rate, drop_path_rate, num_fcs, qv_bias
@@ -153,7 +130,7 @@ class BEiT(nn.Module):
                                       kernel_size=patch_size, stride=patch_size, padding=0,
                                       norm_cfg=norm_cfg if patch_norm else None)
         self.layers = nn.ModuleList(self._layer(dpr) for dpr in torch.linspace(0, drop_path_rate, num_layers, device="cpu").tolist())
-        self.out_indices = _out_indices(out_indices, num_layers)
+        self.out_indices = _out_indices(out_indices, num_layers, 'BEiT')
         self.final_norm = final_norm
         if final_norm:
             self.norm1_name, norm1 = build_norm_layer(norm_cfg, embed_dims, postfix=1)

@@ -64,25 +64,26 @@ def resize_pos_embed(pos_embed, input_shpae, pos_shape, mode):
     return torch.cat((cls_weight, grid.flatten(2).transpose(1, 2)), dim=1)
 
 # %% ../../../nbs/85a_models.backbones.vit.ipynb #cbb5c3d6
-def _image_size(img_size):
+def _image_size(img_size, owner='VisionTransformer'):
     "mmseg's `img_size`: an int or a 1- or 2-tuple, as `(h, w)`."
     if isinstance(img_size, int): return (img_size, img_size)
     img_size = tuple(img_size)
     if len(img_size) == 1: img_size = img_size * 2
-    if len(img_size) != 2: raise ValueError(f'VisionTransformer: img_size must be an int or (h, w), got {img_size!r}')
+    if len(img_size) != 2: raise ValueError(f'{owner}: img_size must be an int or (h, w), got {img_size!r}')
     return img_size
 
-def _out_indices(out_indices, num_layers):
+def _out_indices(out_indices, num_layers, owner='VisionTransformer'):
     "mmseg's `out_indices`: -1 means the last layer; an int becomes a one-element list."
     if isinstance(out_indices, int): return [num_layers - 1 if out_indices == -1 else out_indices]
     if isinstance(out_indices, (list, tuple)): return out_indices
-    raise TypeError(f'VisionTransformer: out_indices must be an int, list or tuple, got {out_indices!r}')
+    raise TypeError(f'{owner}: out_indices must be an int, list or tuple, got {out_indices!r}')
 
-def _vit_init_cfg(pretrained, init_cfg):
+def _vit_init_cfg(pretrained, init_cfg, owner='VisionTransformer'):
     "mmseg's rule: `pretrained` (deprecated) becomes `init_cfg=dict(type='Pretrained', checkpoint=pretrained)`."
-    if init_cfg and pretrained: raise ValueError('VisionTransformer: init_cfg and pretrained cannot be set at the same time')
+    if init_cfg and pretrained:
+        raise ValueError(f'{owner}: init_cfg and pretrained cannot be set at the same time; use init_cfg=dict(type="Pretrained", checkpoint=...)')
     if pretrained is None: return init_cfg
-    if not isinstance(pretrained, str): raise TypeError(f'VisionTransformer: pretrained must be a str or None, got {pretrained!r}')
+    if not isinstance(pretrained, str): raise TypeError(f'{owner}: pretrained must be a str or None, got {pretrained!r}')
     warnings.warn('DeprecationWarning: pretrained is deprecated, please use "init_cfg" instead')
     return dict(type='Pretrained', checkpoint=pretrained)
 
