@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['SPEEDUPS', 'INFERENCE_ONLY', 'WITH_VALUE', 'swap_class', 'fold_batchnorm', 'Upsampled', 'conv_of_upsampled',
            'concat_conv', 'LowResConvModule', 'lowres_upsampled', 'recompute_stages', 'recompute_norm_act',
-           'channels_last', 'cpu_bf16_flags', 'bf16_autocast', 'parse_speedups', 'apply_speedups', 'speedups_in_config']
+           'channels_last', 'winograd', 'cpu_bf16_flags', 'bf16_autocast', 'parse_speedups', 'apply_speedups',
+           'speedups_in_config']
 
 # %% ../nbs/40_speedups.ipynb #0d84e8b9
 import re, warnings
@@ -16,6 +17,7 @@ from .models.utils.layers import ConvModule, resize
 from .models.backbones.resnet import ResNet, _check_recompute_stages
 from .models.decode_heads.decode_head import check_pooled_batchnorm, pooled_values
 from .models.decode_heads.heads import PPM, PSPHead, ASPPHead, UPerHead
+from .winograd import WinogradConv2d, MIN_CHANNELS, winograd_fits, runs_winograd, winograd_conv2d, is_plain_conv2d
 
 # %% ../nbs/40_speedups.ipynb #1f57405b
 _SWAPPED = {}
@@ -58,7 +60,7 @@ def fold_batchnorm(model):
     if _norm_before_conv(model): return model
     last = None
     for name, child in model.named_children():
-        if _foldable_bn(child) and last is not None and type(last[1]) is nn.Conv2d:
+        if _foldable_bn(child) and last is not None and is_plain_conv2d(last[1]):
             _fold_into(last[1], child); model._modules[name], last = nn.Identity(), None
         elif isinstance(child, nn.Conv2d): last = (name, child)
         else: fold_batchnorm(child); last = None
@@ -88,7 +90,7 @@ def _tap_matrices(n_in, n_out, k, d, align_corners, dtype=torch.float32, device=
 # %% ../nbs/40_speedups.ipynb #c0a3738e
 def _same_padding(conv):
     "The 'same' padding of a stride-1, ungrouped, zero-padded `nn.Conv2d` (one per side), or None for any other conv."
-    if type(conv) is not nn.Conv2d or conv.stride != (1, 1) or conv.groups != 1 or conv.padding_mode != 'zeros': return None
+    if not is_plain_conv2d(conv) or conv.stride != (1, 1) or conv.groups != 1 or conv.padding_mode != 'zeros': return None
     pad = tuple(d * (k // 2) for d, k in zip(conv.dilation, conv.kernel_size))
     return pad if conv.padding == pad and all(k % 2 for k in conv.kernel_size) else None
 
@@ -116,6 +118,12 @@ def _lowres_pays(up, conv):
 
 def _dense(part): return part.materialize() if isinstance(part, Upsampled) else part
 
+def _conv_part(conv, x, w):
+    "One part's convolution (no bias): by Winograd where `conv` computes that way and the part is wide enough."
+    if isinstance(conv, WinogradConv2d) and runs_winograd(x) and w.size(0) * w.size(1) >= MIN_CHANNELS:
+        return winograd_conv2d(x, w, None, conv.dilation[0], conv.winograd_tiles(w))
+    return F.conv2d(x, w, None, 1, conv.padding, conv.dilation)
+
 def concat_conv(conv_module, parts):
     "`conv_module(torch.cat(parts, 1))` without the concatenation: one conv per part, summed (`Upsampled` parts at low res)."
     conv, pad = conv_module.conv, _same_padding(conv_module.conv)
@@ -128,7 +136,7 @@ def concat_conv(conv_module, parts):
     out = None
     for i, (p, w) in enumerate(zip(parts, weights)):
         if i in low: continue
-        y = F.conv2d(_dense(p), w, None, 1, conv.padding, conv.dilation)
+        y = _conv_part(conv, _dense(p), w)
         out = y if out is None else out.add_(y)
     if low:
         y = conv_of_upsampled([parts[i] for i in low], [weights[i] for i in low], conv)
@@ -208,6 +216,13 @@ def channels_last(model):
     "Weights (and so activations) in channels-last memory layout (in place; same numbers up to float rounding)."
     return model.to(memory_format=torch.channels_last)
 
+# %% ../nbs/40_speedups.ipynb #7ce814fc
+def winograd(model, min_channels=MIN_CHANNELS):
+    "Every qualifying 3x3 `nn.Conv2d` of `model` computes by Winograd's F(2x2, 3x3) on the CPU (in place; same keys)."
+    for m in model.modules():
+        if type(m) is nn.Conv2d and winograd_fits(m, min_channels): swap_class(m, WinogradConv2d)
+    return model
+
 # %% ../nbs/40_speedups.ipynb #7df6f83e
 def cpu_bf16_flags(cpuinfo='/proc/cpuinfo'):
     "The bf16 flags (`avx512_bf16`, `amx_bf16`) this CPU reports, as a set (empty where there is no /proc/cpuinfo)."
@@ -229,7 +244,7 @@ def bf16_autocast(model, cpuinfo='/proc/cpuinfo'):
 
 # %% ../nbs/40_speedups.ipynb #7753a070
 SPEEDUPS = dict(fold_bn=fold_batchnorm, lowres_upsampled=lowres_upsampled, recompute=recompute_stages,
-                recompute_norm_act=recompute_norm_act, channels_last=channels_last, bf16=bf16_autocast)
+                recompute_norm_act=recompute_norm_act, channels_last=channels_last, winograd=winograd, bf16=bf16_autocast)
 INFERENCE_ONLY = ('fold_bn',)
 WITH_VALUE = dict(recompute='stages', recompute_norm_act='stages')   # `recompute=1`: the speed-ups that take an integer, and the argument it sets
 

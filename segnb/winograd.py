@@ -7,7 +7,7 @@ __all__ = ['BT', 'G', 'AT', 'MIN_CHANNELS', 'filter_tiles', 'filter_tiles_adjoin
            'winograd_forward', 'winograd_backward', 'WinogradConv', 'winograd_conv2d', 'winograd_fits', 'runs_winograd',
            'WinogradConv2d', 'is_plain_conv2d']
 
-# %% ../nbs/39b_winograd.ipynb #cab35fd1
+# %% ../nbs/39b_winograd.ipynb #fe28ab76
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -23,7 +23,7 @@ def _pair(row):
     (i, _), (j, s) = sorted([(k, c) for k, c in enumerate(row) if c], key=lambda t: -t[1])
     return i, j, s
 
-# %% ../nbs/39b_winograd.ipynb #b721d615
+# %% ../nbs/39b_winograd.ipynb #13f9474c
 def _kron(dtype, device):
     g = torch.tensor(G, dtype=dtype, device=device)
     return torch.kron(g, g)                                         # [16, 9]: (i, j) x (k, l)
@@ -39,7 +39,7 @@ def filter_tiles_adjoint(dU):
     O, _, C = dU.shape
     return torch.matmul(_kron(dU.dtype, dU.device).T, dU).view(O, 3, 3, C).permute(0, 3, 1, 2)
 
-# %% ../nbs/39b_winograd.ipynb #a76761f6
+# %% ../nbs/39b_winograd.ipynb #ed699e60
 def _taps(x, d, n, axis):
     "Tap `i` of every output pair along `axis`: the rows `d*i + 2d*t + phase` (`t < n`, `phase < d`), 4 strided views."
     def tap(i):
@@ -53,15 +53,21 @@ def _geometry(x, d):
     T, S = -(-H // (2 * d)), -(-W // (2 * d))
     return N, C, H, W, T, S, N * T * d * S * d
 
-def _padded(x, d, T, S):
-    "`x` `[N, C, H, W]` as a zero-padded channels-last buffer `[N, 2dT + 3d, 2dS + 3d, C]`, `x` at offset `(d, d)`."
-    N, C, H, W = x.shape
-    xb = x.new_empty(N, 2 * d * T + 3 * d, 2 * d * S + 3 * d, C)
-    xb[:, :d].zero_(); xb[:, d + H:].zero_(); xb[:, d:d + H, :d].zero_(); xb[:, d:d + H, d + W:].zero_()
-    xb[:, d:d + H, d:d + W] = x.permute(0, 2, 3, 1)
-    return xb
+def _slab(x, n, t0, t1, d, S):
+    "Image `n`'s rows of tile rows `t0:t1`, zero-padded, channels last: `[1, 2d(t1 - t0) + 3d, 2dS + 3d, C]`."
+    _, C, H, W = x.shape
+    top = 2 * d * t0 - d
+    xs = x.new_zeros(1, 2 * d * (t1 - t0) + 3 * d, 2 * d * S + 3 * d, C)
+    lo, hi = max(0, top), min(H, top + xs.size(1))
+    if hi > lo: xs[0, lo - top:hi - top, d:d + W] = x[n, :, lo:hi].permute(1, 2, 0)
+    return xs
 
-# %% ../nbs/39b_winograd.ipynb #eed943bb
+def _chunks(N, T, S, d, rows=512):
+    "`(n, t0, t1)`: each image's tile rows in chunks of about `rows` tiles, so that the buffers stay small."
+    step = max(1, rows // (d * S * d))
+    return [(n, t0, min(T, t0 + step)) for n in range(N) for t0 in range(0, T, step)]
+
+# %% ../nbs/39b_winograd.ipynb #3fba5fac
 def _combine(rows, parts, out):
     "`out[r] = sum_i rows[r][i] * parts[i]` for coefficients 0 and ±1."
     for r, coefs in enumerate(rows):
@@ -82,14 +88,14 @@ def _tile(u, d, S, b, out):
     i, j, s = _pair(BT[b]); taps = _taps(u, d, S, 2)
     return torch.add(taps[i], taps[j], alpha=s, out=out.view(taps[i].shape)).view(-1, u.size(-1))
 
-def output_tiles(M, N, T, S, d):
-    "The output, channels last `[N, 2dT, 2dS, O]`: `A^T m A` of every tile of the products `M` `[16, P, O]`."
+def output_tiles(M, N, T, S, d, out):
+    "`A^T m A` of every tile of the products `M` `[16, P, O]`, written into `out` `[N, O, 2dT, 2dS]` (channels last)."
     O = M.size(-1)
     M = M.view(4, 4, N, T, d, S, d, O)
     s = _combine(AT, list(M), M.new_empty(2, 4, N, T, d, S, d, O))
-    y = M.new_empty(N, T, 2, d, S, 2, d, O)
+    y = out.permute(0, 2, 3, 1).view(N, T, 2, d, S, 2, d, O)
     for a in range(2): _combine(AT, list(s[a]), y[:, :, a].permute(4, 0, 1, 2, 3, 5, 6))
-    return y.view(N, 2 * d * T, 2 * d * S, O)
+    return out
 
 def output_tiles_adjoint(g, T, S, d):
     "The gradient of the products `[16, P, O]` from the output's, channels last `[N, 2dT, 2dS, O]`."
@@ -99,16 +105,19 @@ def output_tiles_adjoint(g, T, S, d):
     for a in range(2): _combine(_transposed(AT), list(g[:, :, a].permute(4, 0, 1, 2, 3, 5, 6)), s[a])
     return _combine(_transposed(AT), list(s), g.new_empty(4, 4, N, T, d, S, d, O)).view(16, -1, O)
 
-# %% ../nbs/39b_winograd.ipynb #24d87d6d
+# %% ../nbs/39b_winograd.ipynb #61cca9a1
 def winograd_forward(x, w, d=1, tiles=None):
     "`F.conv2d(x, w, padding=d, dilation=d)` for a 3x3 `w`, by F(2x2, 3x3); `tiles` may hold `filter_tiles(w)`."
-    N, C, H, W, T, S, P = _geometry(x, d)
-    xb, Ut = _padded(x, d, T, S), filter_tiles(w) if tiles is None else tiles
-    M, u, V = x.new_empty(16, P, w.size(0)), x.new_empty(N, T * d, xb.size(2), C), x.new_empty(P, C)
-    for a in range(4):
-        _tile_rows(xb, d, T, a, u)
-        for b in range(4): torch.mm(_tile(u, d, S, b, V), Ut[:, 4 * a + b].t(), out=M[4 * a + b])
-    y = output_tiles(M, N, T, S, d).permute(0, 3, 1, 2)
+    N, C, H, W, T, S, _ = _geometry(x, d)
+    Ut = filter_tiles(w) if tiles is None else tiles
+    y = torch.empty(N, w.size(0), 2 * d * T, 2 * d * S, dtype=x.dtype, device=x.device, memory_format=torch.channels_last)
+    for n, t0, t1 in _chunks(N, T, S, d):
+        xs, P = _slab(x, n, t0, t1, d, S), (t1 - t0) * d * S * d
+        M, u, V = x.new_empty(16, P, w.size(0)), x.new_empty(1, (t1 - t0) * d, xs.size(2), C), x.new_empty(P, C)
+        for a in range(4):
+            _tile_rows(xs, d, t1 - t0, a, u)
+            for b in range(4): torch.mm(_tile(u, d, S, b, V), Ut[:, 4 * a + b].t(), out=M[4 * a + b])
+        output_tiles(M, 1, t1 - t0, S, d, y[n:n + 1, :, 2 * d * t0:2 * d * t1])
     return y if y.shape[2:] == (H, W) else y[:, :, :H, :W].contiguous(memory_format=torch.channels_last)
 
 def _add_taps(grad, d, n, axis, row, part):
@@ -116,25 +125,36 @@ def _add_taps(grad, d, n, axis, row, part):
     i, j, s = _pair(row); taps = _taps(grad, d, n, axis)
     taps[i].add_(part.view(taps[i].shape)); taps[j].add_(part.view(taps[j].shape), alpha=s)
 
+def _products_grad(gy, n, t0, t1, d, S):
+    "The gradient of one chunk's products `[16, P, O]` from the output's gradient `gy`."
+    H, W = gy.shape[2:]
+    g = gy[n:n + 1, :, 2 * d * t0:min(H, 2 * d * t1)].permute(0, 2, 3, 1)
+    g = F.pad(g, (0, 0, 0, 2 * d * S - W, 0, 2 * d * (t1 - t0) - g.size(1))).contiguous()
+    return output_tiles_adjoint(g, t1 - t0, S, d)
+
 def winograd_backward(x, w, d, gy, needs=(True, True)):
     "The gradients of `winograd_forward` for `x` and `w` (None where `needs` says no), from the output's `gy`."
-    N, C, H, W, T, S, P = _geometry(x, d)
-    g = F.pad(gy.permute(0, 2, 3, 1), (0, 0, 0, 2 * d * S - W, 0, 2 * d * T - H)).contiguous()
-    dM, xb, Ut = output_tiles_adjoint(g, T, S, d), _padded(x, d, T, S), filter_tiles(w)
-    dUt, dxb = torch.empty_like(Ut) if needs[1] else None, torch.zeros_like(xb) if needs[0] else None
-    u, du, V = x.new_empty(N, T * d, xb.size(2), C), x.new_empty(N, T * d, xb.size(2), C), x.new_empty(P, C)
-    for a in range(4):
-        if needs[1]: _tile_rows(xb, d, T, a, u)
-        if needs[0]: du.zero_()
-        for b in range(4):
-            ab = 4 * a + b
-            if needs[1]: torch.mm(_tile(u, d, S, b, V).t(), dM[ab], out=dUt[:, ab].t())
-            if needs[0]: _add_taps(du, d, S, 2, BT[b], torch.mm(dM[ab], Ut[:, ab]))
-        if needs[0]: _add_taps(dxb, d, T, 1, BT[a], du)
+    N, C, H, W, T, S, _ = _geometry(x, d)
+    Ut = filter_tiles(w)
+    dUt = torch.zeros_like(Ut) if needs[1] else None
+    dxb = x.new_zeros(N, 2 * d * T + 3 * d, 2 * d * S + 3 * d, C) if needs[0] else None
+    for n, t0, t1 in _chunks(N, T, S, d):
+        dM, xs, P = _products_grad(gy, n, t0, t1, d, S), _slab(x, n, t0, t1, d, S), (t1 - t0) * d * S * d
+        u, V, du = torch.empty_like(xs[:, :(t1 - t0) * d]), x.new_empty(P, C), torch.empty_like(xs[:, :(t1 - t0) * d])
+        dxs = torch.zeros_like(xs) if needs[0] else None
+        for a in range(4):
+            if needs[1]: _tile_rows(xs, d, t1 - t0, a, u)
+            if needs[0]: du.zero_()
+            for b in range(4):
+                ab = 4 * a + b
+                if needs[1]: dUt[:, ab].t().addmm_(_tile(u, d, S, b, V).t(), dM[ab])
+                if needs[0]: _add_taps(du, d, S, 2, BT[b], torch.mm(dM[ab], Ut[:, ab]))
+            if needs[0]: _add_taps(dxs, d, t1 - t0, 1, BT[a], du)
+        if needs[0]: dxb[n:n + 1, 2 * d * t0:2 * d * t0 + xs.size(1)] += dxs
     dx = dxb[:, d:d + H, d:d + W].permute(0, 3, 1, 2) if needs[0] else None
     return dx, filter_tiles_adjoint(dUt) if needs[1] else None
 
-# %% ../nbs/39b_winograd.ipynb #52968708
+# %% ../nbs/39b_winograd.ipynb #6b37bdd7
 class WinogradConv(torch.autograd.Function):
     "The F(2x2, 3x3) convolution for autograd: keeps the input and the weight, rebuilds the tiles in backward."
     @staticmethod
@@ -153,7 +173,7 @@ def winograd_conv2d(x, weight, bias=None, dilation=1, tiles=None):
     y = WinogradConv.apply(x, weight, int(dilation), tiles)
     return y if bias is None else y + bias.view(1, -1, 1, 1)
 
-# %% ../nbs/39b_winograd.ipynb #d4f3a13b
+# %% ../nbs/39b_winograd.ipynb #b4ee21ac
 MIN_CHANNELS = 512 * 512    # input x output channels below which the transforms cost more than they save
 
 def winograd_fits(conv, min_channels=MIN_CHANNELS):
@@ -168,13 +188,13 @@ def runs_winograd(x):
 
 class WinogradConv2d:
     "Mixin for a qualifying `nn.Conv2d`: its forward computes the convolution by F(2x2, 3x3) on the CPU."
-    def winograd_tiles(self, weight, key=None):
-        "`filter_tiles(weight)`, kept while no gradient is needed and the weight is unchanged; None otherwise."
+    def winograd_tiles(self, weight):
+        "`filter_tiles(weight)` (the weight or a slice of it), kept while no gradient is needed; None otherwise."
         if self.training or (torch.is_grad_enabled() and weight.requires_grad): self.__dict__.pop('_tiles', None); return None
-        key = (key, weight.data_ptr(), weight._version, tuple(weight.shape), weight.dtype)
+        key, stamp = (weight.storage_offset(), tuple(weight.shape)), (weight.untyped_storage().data_ptr(), weight._version, weight.dtype)
         cached = self.__dict__.setdefault('_tiles', {})
-        if key not in cached: cached.clear(); cached[key] = filter_tiles(weight.detach())
-        return cached[key]
+        if cached.get(key, (None,))[0] != stamp: cached[key] = (stamp, filter_tiles(weight.detach()))
+        return cached[key][1]
 
     def forward(self, x):
         if not runs_winograd(x): return super().forward(x)
