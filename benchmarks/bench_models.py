@@ -21,7 +21,7 @@ import argparse, json, os, resource, statistics, subprocess, sys, tempfile, time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(REPO, 'segnb', 'configs', '_base_', 'models', 'pspnet_r50-d8.py')
-FAST_TRAIN = ['lowres_upsampled', 'channels_last', 'winograd', 'recompute', 'recompute_norm_act=3']   # norm_act in stage 3 only: RSS <= 0.75x
+FAST_TRAIN = ['lowres_upsampled', 'channels_last', 'winograd', 'recompute=3']   # stages 1-3 recomputed whole: RSS <= 0.75x with Winograd's buffers
 FAST_INFER = FAST_TRAIN + ['fold_bn']
 
 

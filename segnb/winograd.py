@@ -7,7 +7,7 @@ __all__ = ['BT', 'G', 'AT', 'MIN_CHANNELS', 'filter_tiles', 'filter_tiles_adjoin
            'winograd_forward', 'winograd_backward', 'WinogradConv', 'winograd_conv2d', 'winograd_fits', 'runs_winograd',
            'WinogradConv2d', 'is_plain_conv2d']
 
-# %% ../nbs/39b_winograd.ipynb #fe28ab76
+# %% ../nbs/39b_winograd.ipynb #1400f549
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -23,7 +23,7 @@ def _pair(row):
     (i, _), (j, s) = sorted([(k, c) for k, c in enumerate(row) if c], key=lambda t: -t[1])
     return i, j, s
 
-# %% ../nbs/39b_winograd.ipynb #13f9474c
+# %% ../nbs/39b_winograd.ipynb #1094b60a
 def _kron(dtype, device):
     g = torch.tensor(G, dtype=dtype, device=device)
     return torch.kron(g, g)                                         # [16, 9]: (i, j) x (k, l)
@@ -31,7 +31,7 @@ def _kron(dtype, device):
 def filter_tiles(w):
     "`[O, 16, C]`: `G w G^T` of every filter of the `[O, C, 3, 3]` weight `w`, in one matrix product."
     O, C = w.shape[:2]
-    taps = w.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1).reshape(O, 9, C)
+    taps = w.permute(0, 2, 3, 1).reshape(O, 9, C)        # a view for a channels-last weight, or a slice of one along C
     return torch.matmul(_kron(w.dtype, w.device), taps)
 
 def filter_tiles_adjoint(dU):
@@ -39,7 +39,7 @@ def filter_tiles_adjoint(dU):
     O, _, C = dU.shape
     return torch.matmul(_kron(dU.dtype, dU.device).T, dU).view(O, 3, 3, C).permute(0, 3, 1, 2)
 
-# %% ../nbs/39b_winograd.ipynb #ed699e60
+# %% ../nbs/39b_winograd.ipynb #0954d793
 def _taps(x, d, n, axis):
     "Tap `i` of every output pair along `axis`: the rows `d*i + 2d*t + phase` (`t < n`, `phase < d`), 4 strided views."
     def tap(i):
@@ -67,7 +67,7 @@ def _chunks(N, T, S, d, rows=512):
     step = max(1, rows // (d * S * d))
     return [(n, t0, min(T, t0 + step)) for n in range(N) for t0 in range(0, T, step)]
 
-# %% ../nbs/39b_winograd.ipynb #3fba5fac
+# %% ../nbs/39b_winograd.ipynb #7e6aa898
 def _combine(rows, parts, out):
     "`out[r] = sum_i rows[r][i] * parts[i]` for coefficients 0 and ±1."
     for r, coefs in enumerate(rows):
@@ -105,7 +105,7 @@ def output_tiles_adjoint(g, T, S, d):
     for a in range(2): _combine(_transposed(AT), list(g[:, :, a].permute(4, 0, 1, 2, 3, 5, 6)), s[a])
     return _combine(_transposed(AT), list(s), g.new_empty(4, 4, N, T, d, S, d, O)).view(16, -1, O)
 
-# %% ../nbs/39b_winograd.ipynb #61cca9a1
+# %% ../nbs/39b_winograd.ipynb #87ebd46d
 def winograd_forward(x, w, d=1, tiles=None):
     "`F.conv2d(x, w, padding=d, dilation=d)` for a 3x3 `w`, by F(2x2, 3x3); `tiles` may hold `filter_tiles(w)`."
     N, C, H, W, T, S, _ = _geometry(x, d)
@@ -151,10 +151,11 @@ def winograd_backward(x, w, d, gy, needs=(True, True)):
                 if needs[0]: _add_taps(du, d, S, 2, BT[b], torch.mm(dM[ab], Ut[:, ab]))
             if needs[0]: _add_taps(dxs, d, t1 - t0, 1, BT[a], du)
         if needs[0]: dxb[n:n + 1, 2 * d * t0:2 * d * t0 + xs.size(1)] += dxs
+    del Ut, dM, xs, u, V, du, dxs                    # free before the weight's gradient is allocated
     dx = dxb[:, d:d + H, d:d + W].permute(0, 3, 1, 2) if needs[0] else None
     return dx, filter_tiles_adjoint(dUt) if needs[1] else None
 
-# %% ../nbs/39b_winograd.ipynb #6b37bdd7
+# %% ../nbs/39b_winograd.ipynb #027d806b
 class WinogradConv(torch.autograd.Function):
     "The F(2x2, 3x3) convolution for autograd: keeps the input and the weight, rebuilds the tiles in backward."
     @staticmethod
@@ -173,7 +174,7 @@ def winograd_conv2d(x, weight, bias=None, dilation=1, tiles=None):
     y = WinogradConv.apply(x, weight, int(dilation), tiles)
     return y if bias is None else y + bias.view(1, -1, 1, 1)
 
-# %% ../nbs/39b_winograd.ipynb #b4ee21ac
+# %% ../nbs/39b_winograd.ipynb #661cb4ad
 MIN_CHANNELS = 512 * 512    # input x output channels below which the transforms cost more than they save
 
 def winograd_fits(conv, min_channels=MIN_CHANNELS):
