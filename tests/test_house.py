@@ -10,7 +10,7 @@ PKG = REPO / 'segnb'
 # Layer of each module (a package name covers its submodules). Imports may only go to the same layer or below.
 LAYERS = {
     0: ['utils', 'registry', 'config', 'config_tools', 'checkpoint', 'evaluation', 'vis', 'configs', '_modidx', 'converters'],
-    1: ['models', 'data'],
+    1: ['models', 'data', 'winograd'],
     2: ['runner', 'dist'],
     3: ['apis', 'widgets', 'dashboard', 'vis_features', 'speedups'],
     4: ['cli', 'cli_tools', 'crosswalk', 'all', '__main__'],

@@ -73,12 +73,12 @@ def assert_same_training(fast, ref):
 # ---- names, the one call ----
 
 def test_unknown_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match=r"^unknown speed-up 'fuse'; valid names: fold_bn, lowres_upsampled, recompute, recompute_norm_act, channels_last, bf16$"):
+    with pytest.raises(ValueError, match=r"^unknown speed-up 'fuse'; valid names: fold_bn, lowres_upsampled, recompute, recompute_norm_act, channels_last, winograd, bf16$"):
         apply_speedups(segmentor(), 'lowres_upsampled,fuse')
     assert parse_speedups(' lowres_upsampled , fold_bn,') == ['lowres_upsampled', 'fold_bn']
-    assert parse_speedups(None) == [] and list(SPEEDUPS) == ['fold_bn', 'lowres_upsampled', 'recompute', 'recompute_norm_act', 'channels_last', 'bf16']
+    assert parse_speedups(None) == [] and list(SPEEDUPS) == ['fold_bn', 'lowres_upsampled', 'recompute', 'recompute_norm_act', 'channels_last', 'winograd', 'bf16']
 
-@pytest.mark.parametrize('name', ['lowres_upsampled', 'recompute', 'recompute_norm_act', 'channels_last'])
+@pytest.mark.parametrize('name', ['lowres_upsampled', 'recompute', 'recompute_norm_act', 'channels_last', 'winograd'])
 def test_transforms_keep_state_dict_keys_and_load_plain_checkpoints(name):
     ref, fast = segmentor(), apply_speedups(segmentor(seed=1), [name])
     assert list(fast.state_dict()) == list(ref.state_dict())
@@ -278,7 +278,7 @@ def test_command_line_flag_refuses_unknown_names(argv, capsys, tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.endswith("error: unknown speed-up 'bogus'; valid names: fold_bn, lowres_upsampled, recompute, recompute_norm_act, channels_last, bf16"), err
+    assert err.endswith("error: unknown speed-up 'bogus'; valid names: fold_bn, lowres_upsampled, recompute, recompute_norm_act, channels_last, winograd, bf16"), err
 
 def test_command_line_flag_sets_the_config_key():
     from segnb.cli import build_parser, _prepare_test_cfg

@@ -30,7 +30,8 @@ CORE = [
     (20, ['evaluation', 'vis', 'data.loading', 'data.transforms', 'data.formatting', 'data.test_time_aug',
           'data.pipeline_lesson', 'data.checks', 'data.datasets', 'data.loader', 'data.shapes']),
     (30, ['runner.hooks', 'runner.lr', 'runner.loggers', 'runner.checkpoint_hooks', 'runner.optimizer',
-          'runner.iter_loader', 'runner.resume', 'runner.testing', 'runner.eval_hooks', 'runner.runner']),
+          'runner.iter_loader', 'runner.resume', 'runner.testing', 'runner.eval_hooks', 'runner.runner',
+          'winograd']),   # appendix (Winograd's F(2x2, 3x3)), read after the runner: speedups, pulled into the 40s, uses it
     (40, ['apis', 'cli', 'widgets', 'vis_features', 'dashboard']),
 ]
 APPENDIX = [
