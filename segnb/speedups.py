@@ -17,7 +17,7 @@ from .models.utils.layers import ConvModule, resize
 from .models.backbones.resnet import ResNet, _check_recompute_stages
 from .models.decode_heads.decode_head import check_pooled_batchnorm, pooled_values
 from .models.decode_heads.heads import PPM, PSPHead, ASPPHead, UPerHead
-from .winograd import WinogradConv2d, MIN_CHANNELS, winograd_fits, runs_winograd, winograd_conv2d, is_plain_conv2d
+from .winograd import WinogradConv2d, MIN_CHANNELS, MIN_PIXELS, winograd_fits, runs_winograd, winograd_conv2d, is_plain_conv2d
 
 # %% ../nbs/40_speedups.ipynb #1f57405b
 _SWAPPED = {}
@@ -120,7 +120,7 @@ def _dense(part): return part.materialize() if isinstance(part, Upsampled) else 
 
 def _conv_part(conv, x, w):
     "One part's convolution (no bias): by Winograd where `conv` computes that way and the part is wide enough."
-    if isinstance(conv, WinogradConv2d) and runs_winograd(x) and w.size(0) * w.size(1) >= MIN_CHANNELS:
+    if isinstance(conv, WinogradConv2d) and runs_winograd(x, conv.winograd_min_pixels) and w.size(0) * w.size(1) >= MIN_CHANNELS:
         return winograd_conv2d(x, w, None, conv.dilation[0], conv.winograd_tiles(w))
     return F.conv2d(x, w, None, 1, conv.padding, conv.dilation)
 
@@ -217,10 +217,10 @@ def channels_last(model):
     return model.to(memory_format=torch.channels_last)
 
 # %% ../nbs/40_speedups.ipynb #7ce814fc
-def winograd(model, min_channels=MIN_CHANNELS):
-    "Every qualifying 3x3 `nn.Conv2d` of `model` computes by Winograd's F(2x2, 3x3) on the CPU (in place; same keys)."
+def winograd(model, min_channels=MIN_CHANNELS, min_pixels=MIN_PIXELS):
+    "Every qualifying 3x3 `nn.Conv2d` of `model` computes by Winograd's F(2x2, 3x3) on CPU maps of `min_pixels` or more (in place; same keys)."
     for m in model.modules():
-        if type(m) is nn.Conv2d and winograd_fits(m, min_channels): swap_class(m, WinogradConv2d)
+        if type(m) is nn.Conv2d and winograd_fits(m, min_channels): swap_class(m, WinogradConv2d).winograd_min_pixels = min_pixels
     return model
 
 # %% ../nbs/40_speedups.ipynb #7df6f83e

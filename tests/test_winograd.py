@@ -75,8 +75,8 @@ def test_which_convs_qualify(conv, fits):
 
 
 def wino_segmentor(head='psp', seed=0):
-    "The small segmentor with every qualifying conv (any width) computing by Winograd."
-    return winograd(segmentor(head, seed), min_channels=1)
+    "The small segmentor with every qualifying conv (any width, any map size) computing by Winograd."
+    return winograd(segmentor(head, seed), min_channels=1, min_pixels=1)
 
 def grads_in_float64(m):
     "The loss and gradients of the same step in float64: the yardstick for both float32 paths."
@@ -144,7 +144,7 @@ def test_composes_with_recomputation(norm_act):
     assert_same_training(fast, segmentor())
 
 def test_eval_keeps_filter_tiles_until_the_weight_changes_and_training_drops_them():
-    conv = winograd(nn.Sequential(nn.Conv2d(512, 512, 3, padding=1)))[0].eval()
+    conv = winograd(nn.Sequential(nn.Conv2d(512, 512, 3, padding=1)), min_pixels=1)[0].eval()
     x = torch.randn(1, 512, 8, 8)
     with torch.no_grad():
         y0 = conv(x); tiles = next(iter(conv._tiles.values()))[1]
@@ -158,7 +158,18 @@ def test_eval_keeps_filter_tiles_until_the_weight_changes_and_training_drops_the
 def test_falls_back_to_conv2d_under_autocast_and_in_half_precision(monkeypatch):
     conv = winograd(nn.Sequential(nn.Conv2d(512, 512, 3, padding=1)))[0].eval()
     monkeypatch.setattr('segnb.winograd.WinogradConv.apply', lambda *a: pytest.fail('Winograd ran'))
-    x = torch.randn(1, 512, 8, 8)
+    x = torch.randn(1, 512, 32, 32)
     with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16): y = conv(x)
     assert y.dtype == torch.bfloat16
     with torch.no_grad(): conv.to(torch.bfloat16)(x.bfloat16())
+    with torch.no_grad(): conv.float()(x[..., :16, :16])            # maps below 32x32: the products are too small to pay
+
+def test_the_map_size_bar_is_per_module_and_the_default_runs_at_32x32(monkeypatch):
+    ran = []
+    real = __import__('segnb.winograd', fromlist=['WinogradConv']).WinogradConv.apply
+    monkeypatch.setattr('segnb.winograd.WinogradConv.apply', lambda *a: ran.append(a[0].shape[-1]) or real(*a))
+    default, low = [winograd(nn.Sequential(nn.Conv2d(512, 512, 3, padding=1)), **k)[0].eval() for k in ({}, dict(min_pixels=64))]
+    with torch.no_grad():
+        for conv in (default, low):
+            for side in (8, 16, 32): conv(torch.randn(1, 512, side, side))
+    assert ran == [32, 8, 16, 32]
