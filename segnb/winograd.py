@@ -47,10 +47,9 @@ def _taps(x, d, n, axis):
     return [tap(i) for i in range(4)]
 
 def _geometry(x, d):
-    "`N, C, H, W`, the tiles `T x S` along each side (per phase) and their number `P` over the batch."
+    "`N, C, H, W` and the output pairs `T x S` along each side (per phase)."
     N, C, H, W = x.shape
-    T, S = -(-H // (2 * d)), -(-W // (2 * d))
-    return N, C, H, W, T, S, N * T * d * S * d
+    return N, C, H, W, -(-H // (2 * d)), -(-W // (2 * d))
 
 def _slab(x, n, t0, t1, d, S):
     "Image `n`'s rows of tile rows `t0:t1`, zero-padded, channels last: `[1, 2d(t1 - t0) + 3d, 2dS + 3d, C]`."
@@ -71,21 +70,16 @@ def _combine(rows, parts, out):
     "`out[r] = sum_i rows[r][i] * parts[i]` for coefficients 0 and ±1."
     for r, coefs in enumerate(rows):
         (c0, p0), *rest = [(c, p) for c, p in zip(coefs, parts) if c]
-        if not rest: torch.mul(p0, c0, out=out[r]); continue
-        (c1, p1), *rest = rest
-        torch.add(p0, p1, alpha=c1, out=out[r]) if c0 == 1 else torch.sub(p1, p0, out=out[r])
+        if c0 == 1 and rest: (c1, p1), *rest = rest; torch.add(p0, p1, alpha=c1, out=out[r])
+        else: torch.mul(p0, c0, out=out[r])
         for c, p in rest: out[r].add_(p, alpha=c)
     return out
 
-def _tile_rows(xb, d, T, a, out):
-    "Row `a` of B^T along the height of the padded input: `[N, T*d, Wb, C]`."
-    i, j, s = _pair(_BT[a]); taps = _taps(xb, d, T, 1)
-    return torch.add(taps[i], taps[j], alpha=s, out=out.view(taps[i].shape)).view(out.shape)
-
-def _tile(u, d, S, b, out):
-    "Row `b` of B^T along the width of `_tile_rows`' output: `V_ab` as `[P, C]`."
-    i, j, s = _pair(_BT[b]); taps = _taps(u, d, S, 2)
-    return torch.add(taps[i], taps[j], alpha=s, out=out.view(taps[i].shape)).view(-1, u.size(-1))
+def _apply_row(x, d, n, axis, row, out):
+    "A row of B^T along `axis` of `x` for all `n` output pairs: the sum of its two taps, written into `out`."
+    i, j, s = _pair(row); taps = _taps(x, d, n, axis)
+    torch.add(taps[i], taps[j], alpha=s, out=out.view(taps[i].shape))
+    return out
 
 def _output_tiles(M, N, T, S, d, out):
     "`A^T m A` of every tile of the products `M` `[16, P, O]`, written into `out` `[N, O, 2dT, 2dS]` (channels last)."
@@ -104,18 +98,18 @@ def _output_tiles_adjoint(g, T, S, d):
     for a in range(2): _combine(_transposed(_AT), list(g[:, :, a].permute(4, 0, 1, 2, 3, 5, 6)), s[a])
     return _combine(_transposed(_AT), list(s), g.new_empty(4, 4, N, T, d, S, d, O)).view(16, -1, O)
 
-# %% ../nbs/39b_winograd.ipynb #86e1bbf2
+# %% ../nbs/39b_winograd.ipynb #f3b504e9
 def winograd_forward(x, w, d=1, tiles=None):
     "`F.conv2d(x, w, padding=d, dilation=d)` for a 3x3 `w`, by F(2x2, 3x3); `tiles` may hold `filter_tiles(w)`."
-    N, C, H, W, T, S, _ = _geometry(x, d)
+    N, C, H, W, T, S = _geometry(x, d)
     Ut = filter_tiles(w) if tiles is None else tiles
     y = torch.empty(N, w.size(0), 2 * d * T, 2 * d * S, dtype=x.dtype, device=x.device, memory_format=torch.channels_last)
     for n, t0, t1 in _chunks(N, T, S, d):
         xs, P = _slab(x, n, t0, t1, d, S), (t1 - t0) * d * S * d
         M, u, V = x.new_empty(16, P, w.size(0)), x.new_empty(1, (t1 - t0) * d, xs.size(2), C), x.new_empty(P, C)
         for a in range(4):
-            _tile_rows(xs, d, t1 - t0, a, u)
-            for b in range(4): torch.mm(_tile(u, d, S, b, V), Ut[:, 4 * a + b].t(), out=M[4 * a + b])
+            _apply_row(xs, d, t1 - t0, 1, _BT[a], u)
+            for b in range(4): torch.mm(_apply_row(u, d, S, 2, _BT[b], V), Ut[:, 4 * a + b].t(), out=M[4 * a + b])
         _output_tiles(M, 1, t1 - t0, S, d, y[n:n + 1, :, 2 * d * t0:2 * d * t1])
     return y if y.shape[2:] == (H, W) else y[:, :, :H, :W].contiguous(memory_format=torch.channels_last)
 
@@ -133,28 +127,27 @@ def _products_grad(gy, n, t0, t1, d, S):
 
 def winograd_backward(x, w, d, gy, needs=(True, True)):
     "The gradients of `winograd_forward` for `x` and `w` (None where `needs` says no), from the output's `gy`."
-    N, C, H, W, T, S, _ = _geometry(x, d)
+    N, C, H, W, T, S = _geometry(x, d)
     Ut = filter_tiles(w)
     dUt = torch.zeros_like(Ut) if needs[1] else None
     dxb = x.new_zeros(N, 2 * d * T + 3 * d, 2 * d * S + 3 * d, C) if needs[0] else None
     for n, t0, t1 in _chunks(N, T, S, d):
         dM, xs, P = _products_grad(gy, n, t0, t1, d, S), _slab(x, n, t0, t1, d, S), (t1 - t0) * d * S * d
         u, V, du = torch.empty_like(xs[:, :(t1 - t0) * d]), x.new_empty(P, C), torch.empty_like(xs[:, :(t1 - t0) * d])
-        dxs = torch.zeros_like(xs) if needs[0] else None
+        dxs = dxb[n:n + 1, 2 * d * t0:2 * d * t0 + xs.size(1)] if needs[0] else None   # the chunk's rows; halos add up
         for a in range(4):
-            if needs[1]: _tile_rows(xs, d, t1 - t0, a, u)
+            if needs[1]: _apply_row(xs, d, t1 - t0, 1, _BT[a], u)
             if needs[0]: du.zero_()
             for b in range(4):
                 ab = 4 * a + b
-                if needs[1]: dUt[:, ab].t().addmm_(_tile(u, d, S, b, V).t(), dM[ab])
+                if needs[1]: dUt[:, ab].t().addmm_(_apply_row(u, d, S, 2, _BT[b], V).t(), dM[ab])
                 if needs[0]: _add_taps(du, d, S, 2, _BT[b], torch.mm(dM[ab], Ut[:, ab]))
             if needs[0]: _add_taps(dxs, d, t1 - t0, 1, _BT[a], du)
-        if needs[0]: dxb[n:n + 1, 2 * d * t0:2 * d * t0 + xs.size(1)] += dxs
-    del Ut, dM, xs, u, V, du, dxs                    # free before the weight's gradient is allocated
+    del Ut, dM, xs, u, V, du                         # free before the weight's gradient is allocated
     dx = dxb[:, d:d + H, d:d + W].permute(0, 3, 1, 2) if needs[0] else None
     return dx, _filter_tiles_adjoint(dUt) if needs[1] else None
 
-# %% ../nbs/39b_winograd.ipynb #2e282fc2
+# %% ../nbs/39b_winograd.ipynb #7fd2d48b
 class WinogradConv(torch.autograd.Function):
     "The F(2x2, 3x3) convolution for autograd: keeps the input and the weight, rebuilds the tiles in backward."
     @staticmethod
@@ -173,7 +166,7 @@ def winograd_conv2d(x, weight, bias=None, dilation=1, tiles=None):
     y = WinogradConv.apply(x, weight, int(dilation), tiles)
     return y if bias is None else y + bias.view(1, -1, 1, 1)
 
-# %% ../nbs/39b_winograd.ipynb #90ed642f
+# %% ../nbs/39b_winograd.ipynb #c030f538
 MIN_CHANNELS = 512 * 512    # input x output channels below which the transforms cost more than they save
 MIN_PIXELS = 32 * 32        # pixels of a feature map below which the 16 products are too small to pay
 
